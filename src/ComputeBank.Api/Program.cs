@@ -1,7 +1,13 @@
+using ComputeBank.Api.Health;
+using ComputeBank.Api.Hosting;
+
 var builder = WebApplication.CreateBuilder(args);
+builder.AddComputeBank();
+
 var app = builder.Build();
-app.MapGet("/health/live", () => Results.Ok(new { status = "live" }));
+app.UseComputeBank();
+app.MapHealth();
 app.Run();
 
-/// <summary>Entry point, visible to the test host.</summary>
+/// <summary>The ASP.NET Core entry point; public so that WebApplicationFactory can host it in tests.</summary>
 public partial class Program;

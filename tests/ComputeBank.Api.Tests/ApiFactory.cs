@@ -1,0 +1,29 @@
+using ComputeBank.Testing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace ComputeBank.Api.Tests;
+
+/// <summary>The real API host on its own throwaway PostgreSQL database (one per test class).</summary>
+public sealed class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
+{
+    private readonly PostgresDatabase _database = new();
+
+    public PostgresDatabase Database => _database;
+
+    public string? ConnectionStringOverride { get; set; }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.UseSetting("ConnectionStrings:ComputeBank", ConnectionStringOverride ?? _database.ConnectionString);
+    }
+
+    public Task InitializeAsync() => _database.InitializeAsync();
+
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        await DisposeAsync();
+        await _database.DisposeAsync();
+    }
+}
