@@ -88,7 +88,6 @@ cb_postgres_up() {
     cat >> "$data/postgresql.conf" <<CONF
 # ComputeBank local settings
 listen_addresses = '127.0.0.1'
-port = ${CB_PG_PORT}
 unix_socket_directories = ''
 max_connections = 400
 shared_buffers = 256MB
@@ -104,7 +103,7 @@ CONF
     fi
     cb_say "starting PostgreSQL on 127.0.0.1:${CB_PG_PORT} (log: $log)"
     touch "$log"; if [[ $(id -u) -eq 0 ]]; then chown "$owner" "$log"; fi
-    cb_run_as_owner "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 start >/dev/null \
+    cb_run_as_owner "$bin/pg_ctl" -D "$data" -l "$log" -o "-p ${CB_PG_PORT}" -w -t 60 start >/dev/null \
       || { tail -n 20 "$log" >&2; cb_die "PostgreSQL did not start; the log above says why"; }
   fi
 
