@@ -42,7 +42,7 @@ cb_pg_owner() { if [[ $(id -u) -eq 0 ]]; then echo postgres; else id -un; fi; }
 
 cb_run_as_owner() {
   local owner; owner="$(cb_pg_owner)"
-  if [[ "$owner" == "$(id -un)" ]]; then "$@"; else runuser -u "$owner" -- "$@"; fi
+  if [[ "$owner" == "$(id -un)" ]]; then "$@"; else (cd / && runuser -u "$owner" -- "$@"); fi
 }
 
 # The data folder lives in the checkout (.data/postgres) when the server's account can reach it; a clone under a
