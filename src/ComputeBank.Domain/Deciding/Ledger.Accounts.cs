@@ -1,0 +1,169 @@
+using ComputeBank.Domain.Accounts;
+
+namespace ComputeBank.Domain;
+
+public static partial class Ledger
+{
+    private static Decision Opening(OpenAccount c, Session s)
+    {
+        var errors = new FieldErrors(s.Catalogue).Text(c.OwnerId, "ownerId", 128, required: true).Text(c.DisplayName, "displayName", 200);
+        if (s.Catalogue.IsSystemAccount(c.AccountId))
+        {
+            errors.Add("accountId", $"'{c.AccountId}' is reserved for a system account");
+        }
+
+        if (!Enum.IsDefined(c.Kind))
+        {
+            errors.Add("kind", "must be provider or consumer");
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToRejection();
+        }
+
+        if (c.Kind == AccountKind.System)
+        {
+            return Reject(RejectionCodes.InvalidAccountKind, "system accounts cannot be opened");
+        }
+
+        var existing = s.Account(c.AccountId);
+        if (existing is not null)
+        {
+            var same = string.Equals(existing.OwnerId, c.OwnerId, StringComparison.Ordinal) && existing.Kind == c.Kind &&
+                       string.Equals(existing.DisplayName, c.DisplayName, StringComparison.Ordinal);
+            if (!same)
+            {
+                return Reject(RejectionCodes.AccountExistsWithDifferentFields, $"account '{c.AccountId}' exists with other fields");
+            }
+
+            s.Touch(c.AccountId, []);
+            return s.Accept();
+        }
+
+        s.Emit(c.AccountId, new AccountOpened(c.OperationId, c.AccountId, c.OwnerId, c.Kind, c.DisplayName, c.Now));
+        return s.Accept();
+    }
+
+    private static Decision SettingCreditLimit(SetCreditLimit c, Session s)
+    {
+        var errors = new FieldErrors(s.Catalogue).ResourceClass(c.ResourceClass, "resourceClass");
+        if (c.Limit.IsNegative)
+        {
+            errors.Add("hours", "must not be negative");
+        }
+        else if (c.Limit > Hours.MaxPerOperation)
+        {
+            errors.Add("hours", "must be at most 1000000000 hours");
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToRejection();
+        }
+
+        var account = s.Account(c.AccountId);
+        if ((Exists(account, c.AccountId) ?? NotClosed(account!)) is { } rejected)
+        {
+            return rejected;
+        }
+
+        if (account!.Kind != AccountKind.Consumer)
+        {
+            return Reject(RejectionCodes.InvalidAccountKind, "credit limits are for consumer accounts");
+        }
+
+        s.Touch(c.AccountId, []);
+        if (account.CreditLimit(c.ResourceClass) == c.Limit)
+        {
+            return s.Accept();
+        }
+
+        var lowered = account with { CreditLimits = account.CreditLimits.SetItem(c.ResourceClass, c.Limit) };
+        var short_ = account.Balances.Keys.FirstOrDefault(b => b.ResourceClass == c.ResourceClass && lowered.Available(b).IsNegative);
+        if (short_ is not null)
+        {
+            return Reject(RejectionCodes.InsufficientCredits, $"bucket {short_} would have negative available credits under the new limit");
+        }
+
+        s.Emit(c.AccountId, new CreditLimitSet(c.OperationId, c.AccountId, c.ResourceClass, c.Limit, c.Now));
+        return s.Accept();
+    }
+
+    private static Decision Freezing(FreezeAccount c, Session s)
+    {
+        var account = s.Account(c.AccountId);
+        if ((Exists(account, c.AccountId) ?? NotClosed(account!)) is { } rejected)
+        {
+            return rejected;
+        }
+
+        s.Touch(c.AccountId, []);
+        if (account!.Status == AccountStatus.Active)
+        {
+            s.Emit(c.AccountId, new AccountFrozen(c.OperationId, c.AccountId, c.Now));
+        }
+
+        return s.Accept();
+    }
+
+    private static Decision Unfreezing(UnfreezeAccount c, Session s)
+    {
+        var account = s.Account(c.AccountId);
+        if ((Exists(account, c.AccountId) ?? NotClosed(account!)) is { } rejected)
+        {
+            return rejected;
+        }
+
+        s.Touch(c.AccountId, []);
+        if (account!.Status == AccountStatus.Frozen)
+        {
+            s.Emit(c.AccountId, new AccountUnfrozen(c.OperationId, c.AccountId, c.Now));
+        }
+
+        return s.Accept();
+    }
+
+    private static Decision ClosingAccount(CloseAccount c, Session s)
+    {
+        var account = s.Account(c.AccountId);
+        if (Exists(account, c.AccountId) is { } rejected)
+        {
+            return rejected;
+        }
+
+        s.Touch(c.AccountId, []);
+        if (account!.Status == AccountStatus.Closed)
+        {
+            return s.Accept();
+        }
+
+        if (!account.IsEmpty)
+        {
+            return Reject(RejectionCodes.AccountNotEmpty, $"account '{c.AccountId}' still has balances or open holds");
+        }
+
+        s.Emit(c.AccountId, new AccountClosed(c.OperationId, c.AccountId, c.Now));
+        return s.Accept();
+    }
+
+    private static Rejected? Exists(AccountState? account, AccountId id) =>
+        account is null ? Reject(RejectionCodes.AccountNotFound, $"account '{id}' does not exist") : null;
+
+    private static Rejected? NotClosed(AccountState account) =>
+        account.Status == AccountStatus.Closed ? Reject(RejectionCodes.AccountClosed, $"account '{account.AccountId}' is closed") : null;
+
+    /// <summary>The account exists, is not closed and not frozen: it may be debited or credited.</summary>
+    private static Rejected? CanMove(AccountState? account, AccountId id) =>
+        Exists(account, id) ?? NotClosed(account!) ??
+        (account!.Status == AccountStatus.Frozen ? Reject(RejectionCodes.AccountFrozen, $"account '{id}' is frozen") : null);
+
+    private static Rejected? Open(Session s, Period period) =>
+        s.IsClosed(period) ? Reject(RejectionCodes.PeriodClosed, $"period {period} is closed") : null;
+
+    /// <summary>available ≥ hours; system accounts are never checked (they have no state here).</summary>
+    private static Rejected? Covers(AccountState account, Bucket bucket, Hours hours) =>
+        account.Available(bucket) < hours
+            ? Reject(RejectionCodes.InsufficientCredits, $"account '{account.AccountId}' has {account.Available(bucket)} available in {bucket}, needs {hours}")
+            : null;
+}

@@ -1,0 +1,209 @@
+using ComputeBank.Domain.Accounts;
+using ComputeBank.Domain.Holds;
+using ComputeBank.Domain.Periods;
+
+namespace ComputeBank.Domain;
+
+/// <summary>The outcome of deciding a command. Closed: <see cref="Accepted"/> or <see cref="Rejected"/>.</summary>
+public abstract record Decision
+{
+    private protected Decision()
+    {
+    }
+}
+
+/// <summary>The command is accepted: append these events (none for a repeated command) and answer with the outcome.</summary>
+public sealed record Accepted(IReadOnlyList<StreamChange> Changes, OperationOutcome Outcome) : Decision;
+
+/// <summary>A business rejection with a stable snake_case <paramref name="Code"/> (see <see cref="RejectionCodes"/>).</summary>
+public sealed record Rejected(string Code, string Message, IReadOnlyDictionary<string, string[]>? Errors = null) : Decision;
+
+/// <summary>Events to append to one stream, in order.</summary>
+public sealed record StreamChange(string StreamId, string AggregateType, IReadOnlyList<object> Events);
+
+/// <summary>What the HTTP answer needs. Stream versions and the global sequence are added by the command bus.</summary>
+public sealed record OperationOutcome(
+    OperationId OperationId,
+    IReadOnlyList<AccountOutcome> Accounts,
+    PeriodTransferOutcome? PeriodTransfer = null,
+    HoldOutcome? Hold = null);
+
+/// <summary>A touched non-system account after the operation, with its touched buckets.</summary>
+public sealed record AccountOutcome(AccountId AccountId, AccountStatus Status, IReadOnlyList<BucketOutcome> Buckets);
+
+public sealed record BucketOutcome(Bucket Bucket, Hours Posted, Hours Pending, Hours Available);
+
+public sealed record PeriodTransferOutcome(Hours HoursDebited, Hours HoursCredited, ConversionRate Rate);
+
+public sealed record HoldOutcome(OperationId HoldId, HoldStatus Status, Hours Hours, Hours CapturedHours, DateTimeOffset ExpiresAt);
+
+/// <summary>The stable rejection codes of DOMAIN.md and API.md that the ledger itself produces.</summary>
+public static class RejectionCodes
+{
+    public const string ValidationFailed = "validation_failed";
+    public const string AccountExistsWithDifferentFields = "account_exists_with_different_fields";
+    public const string InvalidAccountKind = "invalid_account_kind";
+    public const string PeriodClosed = "period_closed";
+    public const string AccountFrozen = "account_frozen";
+    public const string AccountClosed = "account_closed";
+    public const string InsufficientCredits = "insufficient_credits";
+    public const string AccountNotFound = "account_not_found";
+    public const string SameAccount = "same_account";
+    public const string NoConversionRate = "no_conversion_rate";
+    public const string HoldNotFound = "hold_not_found";
+    public const string HoldNotPending = "hold_not_pending";
+    public const string CaptureExceedsHold = "capture_exceeds_hold";
+    public const string AccountNotEmpty = "account_not_empty";
+    public const string PeriodAlreadyClosed = "period_already_closed";
+    public const string BalanceOverflow = "balance_overflow";
+
+    /// <summary>Not the domain's: produced by the idempotency log (<c>LedgerModel</c>, the command bus).</summary>
+    public const string OperationIdConflict = "operation_id_conflict";
+}
+
+/// <summary>Stream ids and aggregate type names.</summary>
+public static class StreamIds
+{
+    public const string AccountType = "account";
+    public const string HoldType = "hold";
+    public const string PeriodType = "period";
+
+    public static string Account(AccountId id) => $"account-{id.Value}";
+
+    public static string Hold(OperationId holdId) => $"hold-{holdId.Value}";
+
+    public static string Period(Period period) => $"period-{period}";
+
+    /// <summary>The aggregate type of a stream id, from its prefix.</summary>
+    public static string AggregateTypeOf(string streamId) =>
+        streamId.StartsWith("account-", StringComparison.Ordinal) ? AccountType
+        : streamId.StartsWith("hold-", StringComparison.Ordinal) ? HoldType
+        : streamId.StartsWith("period-", StringComparison.Ordinal) ? PeriodType
+        : throw new ArgumentException($"'{streamId}' is not a ledger stream id", nameof(streamId));
+}
+
+/// <summary>The facade the command bus calls: which streams to load, the pure decision, and the fold.</summary>
+public static partial class Ledger
+{
+    /// <summary>
+    /// Stream ids the command needs loaded before deciding. Called repeatedly with the states loaded so far until it
+    /// returns no id that is not yet in <paramref name="loaded"/> (CaptureHold: first the hold, then its accounts and period).
+    /// </summary>
+    public static IReadOnlyList<string> StreamsToLoad(LedgerCommand command, IReadOnlyDictionary<string, object?> loaded)
+    {
+        var ids = new List<string>();
+        switch (command)
+        {
+            case OpenAccount c: Add(c.AccountId); break;
+            case DepositCapacity c: Add(c.AccountId); ids.Add(StreamIds.Period(c.Bucket.Period)); break;
+            case WithdrawCredits c: Add(c.AccountId); ids.Add(StreamIds.Period(c.Bucket.Period)); break;
+            case TransferCredits c: Add(c.FromAccountId); Add(c.ToAccountId); ids.Add(StreamIds.Period(c.Bucket.Period)); break;
+            case TransferAcrossPeriods c:
+                Add(c.FromAccountId);
+                Add(c.Destination);
+                ids.Add(StreamIds.Period(c.FromPeriod));
+                ids.Add(StreamIds.Period(c.ToPeriod));
+                break;
+            case PlaceHold c:
+                ids.Add(StreamIds.Hold(c.HoldId));
+                Add(c.AccountId);
+                Add(c.BeneficiaryAccountId);
+                ids.Add(StreamIds.Period(c.Bucket.Period));
+                break;
+            case CaptureHold c: HoldAndItsStreams(c.HoldId, withPeriod: true); break;
+            case ReleaseHold c: HoldAndItsStreams(c.HoldId, withPeriod: false); break;
+            case ExpireHold c: HoldAndItsStreams(c.HoldId, withPeriod: false); break;
+            case SetCreditLimit c: Add(c.AccountId); break;
+            case FreezeAccount c: Add(c.AccountId); break;
+            case UnfreezeAccount c: Add(c.AccountId); break;
+            case CloseAccount c: Add(c.AccountId); break;
+            case ClosePeriod c:
+                ids.Add(StreamIds.Period(c.Period));
+                if (c.RolloverTo is not null)
+                {
+                    ids.Add(StreamIds.Period(c.RolloverTo));
+                }
+
+                foreach (var accountId in c.AccountIds)
+                {
+                    Add(accountId);
+                    if (loaded.GetValueOrDefault(StreamIds.Account(accountId)) is AccountState account)
+                    {
+                        ids.AddRange(account.OpenHolds.Where(h => h.Value.Bucket.Period == c.Period).Select(h => StreamIds.Hold(h.Key)));
+                    }
+                }
+
+                break;
+            default: throw new ArgumentOutOfRangeException(nameof(command), command.GetType().Name, "unknown command");
+        }
+
+        return ids.Distinct(StringComparer.Ordinal).ToList();
+
+        void Add(AccountId? id)
+        {
+            if (id is not null)
+            {
+                ids.Add(StreamIds.Account(id));
+            }
+        }
+
+        void HoldAndItsStreams(OperationId holdId, bool withPeriod)
+        {
+            ids.Add(StreamIds.Hold(holdId));
+            if (loaded.GetValueOrDefault(StreamIds.Hold(holdId)) is HoldState hold)
+            {
+                Add(hold.AccountId);
+                Add(hold.BeneficiaryAccountId);
+                if (withPeriod)
+                {
+                    ids.Add(StreamIds.Period(hold.Bucket.Period));
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Pure decision. <paramref name="states"/> maps stream id to its current state (null: the stream does not exist) and
+    /// must hold every id <see cref="StreamsToLoad"/> returns. Business outcomes are values, never exceptions; a balance
+    /// that would overflow 64 bits is <c>balance_overflow</c>.
+    /// </summary>
+    public static Decision Decide(LedgerCommand command, IReadOnlyDictionary<string, object?> states, LedgerCatalogue catalogue)
+    {
+        var session = new Session(command, states, catalogue);
+        try
+        {
+            return command switch
+            {
+                OpenAccount c => Opening(c, session),
+                DepositCapacity c => Depositing(c, session),
+                WithdrawCredits c => Withdrawing(c, session),
+                TransferCredits c => Transferring(c, session),
+                TransferAcrossPeriods c => TransferringAcrossPeriods(c, session),
+                PlaceHold c => PlacingHold(c, session),
+                CaptureHold c => CapturingHold(c, session),
+                ReleaseHold c => ReleasingHold(c, session),
+                ExpireHold c => ExpiringHold(c, session),
+                SetCreditLimit c => SettingCreditLimit(c, session),
+                FreezeAccount c => Freezing(c, session),
+                UnfreezeAccount c => Unfreezing(c, session),
+                CloseAccount c => ClosingAccount(c, session),
+                ClosePeriod c => ClosingPeriod(c, session),
+                _ => throw new ArgumentOutOfRangeException(nameof(command), command.GetType().Name, "unknown command"),
+            };
+        }
+        catch (OverflowException)
+        {
+            return new Rejected(RejectionCodes.BalanceOverflow, "a balance would exceed the 64-bit range of milli-hours");
+        }
+    }
+
+    /// <summary>Folds one event of a stream into that stream's state (null: initial). Works for every aggregate.</summary>
+    public static object? Evolve(string streamId, object? state, object @event) => StreamIds.AggregateTypeOf(streamId) switch
+    {
+        StreamIds.AccountType => AccountEvolution.Evolve((AccountState?)state, (AccountEvent)@event),
+        StreamIds.HoldType => HoldEvolution.Evolve((HoldState?)state, (HoldEvent)@event),
+        _ => PeriodEvolution.Evolve((PeriodState?)state, (PeriodEvent)@event),
+    };
+
+    private static Rejected Reject(string code, string message) => new(code, message);
+}
