@@ -5,9 +5,9 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddComputeBank();
 
 var app = builder.Build();
-app.UseComputeBank();
+await app.UseComputeBankAsync();
 app.MapHealth();
-app.Run();
+await app.RunAsync();
 
 /// <summary>The ASP.NET Core entry point; public so that WebApplicationFactory can host it in tests.</summary>
 public partial class Program;

@@ -1,4 +1,9 @@
-using Npgsql;
+using ComputeBank.Api.Features;
+using ComputeBank.Api.Ledger;
+using ComputeBank.Api.Projections;
+using ComputeBank.Domain;
+using ComputeBank.EventStore;
+using ComputeBank.Messaging;
 
 namespace ComputeBank.Api.Hosting;
 
@@ -17,15 +22,40 @@ public static class ComputeBankHost
                 $"or set the environment variable ConnectionStrings__{ConnectionStringName}.");
         }
 
-        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
-        builder.Services.AddProblemDetails();
+        var services = builder.Services;
+        var schema = builder.Configuration["ComputeBank:Schema"] ?? "cb";
+        var catalogue = (builder.Configuration.GetSection(LedgerSettings.Section).Get<LedgerSettings>() ?? new LedgerSettings()).ToCatalogue();
+        var busOptions = builder.Configuration.GetSection("ComputeBank:Bus").Get<CommandBusOptions>() ?? new CommandBusOptions();
+
+        services.AddSingleton(catalogue);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(busOptions);
+        services.AddSingleton(sp => EventStore.EventStore.Create(
+            new EventStoreOptions { ConnectionString = connectionString, Schema = schema, Json = DomainJson.Options },
+            LedgerTypes.Registry(),
+            sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton(sp => sp.GetRequiredService<EventStore.EventStore>().DataSource);
+        services.AddSingleton<IStateProjection>(new AccountBucketsProjection(schema));
+        services.AddSingleton(sp => new CommandBus(
+            sp.GetRequiredService<EventStore.EventStore>(),
+            LedgerFeatures.Handlers(catalogue, schema),
+            new LedgerFolder(),
+            sp.GetServices<IStateProjection>(),
+            busOptions,
+            sp.GetRequiredService<ILogger<CommandBus>>()));
+        services.AddProblemDetails();
+        services.AddOpenApi();
         return builder;
     }
 
-    public static WebApplication UseComputeBank(this WebApplication app)
+    public static async Task<WebApplication> UseComputeBankAsync(this WebApplication app)
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        await app.Services.GetRequiredService<EventStore.EventStore>().MigrateAsync(
+            app.Lifetime.ApplicationStopping, LedgerTypes.Modules);
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapLedger();
         return app;
     }
 }

@@ -1,0 +1,18 @@
+using ComputeBank.Domain;
+
+namespace ComputeBank.Api.Features.CapturingHolds;
+
+/// <summary>POST /api/v1/holds/{holdId}/capture: posts all (or <c>hours</c>) of a pending hold and releases the rest.
+/// A hold is captured at most once, so its operation id is <c>capture:{holdId}</c> unless the client names one.</summary>
+public static class CaptureHoldEndpoint
+{
+    public static readonly CommandKind Kind = new("hold-capture", StatusCodes.Status200OK, (fields, context) =>
+    {
+        var holdId = fields.Value<OperationId>("holdId");
+        var hours = fields.Hours(required: false);
+        var operationId = CommandKind.OperationIdOf(fields, context, "operationId", () => "capture:" + holdId);
+        return holdId is null || operationId is null || !fields.IsValid ? null : new CaptureHold(operationId, holdId, hours, context.Now);
+    });
+
+    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/holds/{holdId}/capture", Kind, "CaptureHold", bodyRequired: false);
+}

@@ -1,0 +1,66 @@
+using ComputeBank.Api.Ledger;
+using ComputeBank.Domain;
+using ComputeBank.EventStore;
+using ComputeBank.Messaging;
+using Npgsql;
+
+namespace ComputeBank.Api.Features.ClosingPeriods;
+
+/// <summary>POST /api/v1/periods/{period}/close: operator closes a period with <c>expire</c> or <c>rollover</c>
+/// (operation id <c>close-period:{period}</c> unless the client names one).</summary>
+public static class ClosePeriodEndpoint
+{
+    private static readonly Dictionary<string, PeriodClosePolicy> Policies = new(StringComparer.Ordinal)
+    {
+        ["expire"] = PeriodClosePolicy.Expire,
+        ["rollover"] = PeriodClosePolicy.Rollover,
+    };
+
+    public static readonly CommandKind Kind = new("period-close", StatusCodes.Status200OK, (fields, context) =>
+    {
+        var period = fields.Period();
+        var policy = fields.Choice("policy", Policies);
+        var rolloverTo = fields.Period("rolloverTo", required: policy == PeriodClosePolicy.Rollover);
+        var operationId = CommandKind.OperationIdOf(fields, context, "operationId", () => "close-period:" + period);
+        return period is null || policy is null || operationId is null || !fields.IsValid
+            ? null
+            : new ClosePeriod(operationId, period, policy.Value, rolloverTo, [], context.Now);
+    });
+
+    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/periods/{period}/close", Kind, "ClosePeriod");
+}
+
+/// <summary>
+/// Closing a period touches every account with a balance or an open hold in it. It runs alone in its transaction: once
+/// it holds the period's lock exclusively (every movement in the period holds it shared until it commits), it lists
+/// those accounts from <c>account_buckets</c>, which no movement in the period can change any more.
+/// </summary>
+public sealed class ClosePeriodHandler(LedgerCatalogue catalogue, string schema) : ICommandHandler<ClosePeriod>
+{
+    private readonly LedgerHandler<ClosePeriod> _ledger = new(catalogue, StatusCodes.Status200OK);
+
+    public bool RunsAlone => true;
+
+    public IReadOnlyCollection<string> StreamsToLoad(ClosePeriod command, IReadOnlyDictionary<string, object?> loaded) =>
+        _ledger.StreamsToLoad(command, loaded);
+
+    public LockMode LockFor(ClosePeriod command, string streamId) => LockMode.Exclusive;
+
+    public HandlerDecision Decide(ClosePeriod command, IReadOnlyDictionary<string, object?> states) => _ledger.Decide(command, states);
+
+    public async ValueTask<ClosePeriod> PrepareAsync(ClosePeriod command, IEventSession session, CancellationToken cancellationToken)
+    {
+        await using var query = new NpgsqlCommand(
+            $"SELECT DISTINCT account_id FROM {schema}.account_buckets WHERE period = $1 AND (posted <> 0 OR pending <> 0) ORDER BY account_id",
+            session.Connection, session.Transaction);
+        query.Parameters.Add(new NpgsqlParameter { Value = command.Period.ToString() });
+        var accounts = new List<AccountId>();
+        await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            accounts.Add(AccountId.Parse(reader.GetString(0)));
+        }
+
+        return command with { AccountIds = accounts };
+    }
+}

@@ -1,0 +1,92 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ComputeBank.Api.Http;
+using ComputeBank.Domain;
+using ComputeBank.Messaging;
+
+namespace ComputeBank.Api.Features;
+
+/// <summary>
+/// The thin HTTP adapter every command endpoint shares: read the JSON body (with route values), turn it into a domain
+/// command, send it on the bus, answer its reply. No business logic lives here.
+/// </summary>
+internal static class CommandEndpoints
+{
+    /// <summary>Body limit of a single command.</summary>
+    public const long MaxCommandBytes = 64 * 1024;
+
+    public static RouteHandlerBuilder MapCommand(this IEndpointRouteBuilder endpoints, string pattern, CommandKind kind, string name, bool bodyRequired = true) =>
+        endpoints.MapPost(pattern, (HttpContext http, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken ct) =>
+                HandleAsync(http, kind, bodyRequired, catalogue, bus, time, ct))
+            .WithName(name)
+            .Accepts<JsonObject>("application/json")
+            .Produces<JsonObject>(kind.SuccessStatus)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+
+    public static async Task<IResult> HandleAsync(
+        HttpContext http, CommandKind kind, bool bodyRequired, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken cancellationToken)
+    {
+        JsonObject body;
+        if (!bodyRequired && (http.Request.ContentLength ?? 0) == 0 && !http.Request.HasJsonContentType())
+        {
+            body = [];
+        }
+        else
+        {
+            var (document, problem) = await JsonBody.ReadAsync(http.Request, MaxCommandBytes, cancellationToken);
+            if (problem is not null)
+            {
+                return problem;
+            }
+
+            using (document)
+            {
+                body = JsonObject.Create(document!.RootElement.Clone())!;
+            }
+        }
+
+        foreach (var (key, value) in http.Request.RouteValues)
+        {
+            body[key] = value?.ToString();
+        }
+
+        var context = ContextOf(http, time);
+        var (envelope, invalid) = Read(kind, JsonSerializer.SerializeToElement(body), catalogue, context);
+        if (invalid is not null)
+        {
+            return new ReplyResult(invalid);
+        }
+
+        var reply = await bus.SendAsync(envelope!, cancellationToken);
+        return new ReplyResult(reply);
+    }
+
+    public static CommandContext ContextOf(HttpContext http, TimeProvider time) =>
+        new(time.GetUtcNow(), http.User.Identity?.Name, http.Request.Headers["Idempotency-Key"].FirstOrDefault());
+
+    /// <summary>Reads one command body; either an envelope for the bus or a 400 problem listing every bad field.</summary>
+    public static (CommandEnvelope? Envelope, CommandReply? Problem) Read(CommandKind kind, JsonElement body, LedgerCatalogue catalogue, CommandContext context)
+    {
+        var fields = new Fields(body, catalogue);
+        var command = kind.Read(fields, context);
+        if (!fields.IsValid || command is null)
+        {
+            return (null, ValidationProblem(fields.Errors));
+        }
+
+        var envelope = new CommandEnvelope(command.OperationId.Value, kind.Type, CommandFingerprint.Of(command), command, context.UserId)
+        {
+            CorrelationId = System.Diagnostics.Activity.Current?.TraceId.ToString(),
+            CausationId = System.Diagnostics.Activity.Current?.SpanId.ToString(),
+        };
+        return (envelope, null);
+    }
+
+    public static CommandReply ValidationProblem(IReadOnlyDictionary<string, string[]> errors) =>
+        CommandReply.Problem(StatusCodes.Status400BadRequest, "validation_failed", "The request is not valid",
+            "One or more fields are missing or invalid; see errors.", new JsonObject { ["errors"] = Problems.ErrorsNode(errors) });
+}

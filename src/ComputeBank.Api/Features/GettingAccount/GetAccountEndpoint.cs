@@ -1,0 +1,37 @@
+using ComputeBank.Api.Http;
+using ComputeBank.Api.Ledger;
+using ComputeBank.Domain;
+using ComputeBank.Domain.Accounts;
+using ComputeBank.EventStore;
+
+namespace ComputeBank.Api.Features.GettingAccount;
+
+/// <summary>GET /api/v1/accounts/{accountId}: the account with its credit limits and balances per bucket, read from the
+/// inline snapshot the command bus keeps in the same transaction as the events.</summary>
+public static class GetAccountEndpoint
+{
+    public static void Map(IEndpointRouteBuilder api) =>
+        api.MapGet("/accounts/{accountId}", GetAsync)
+            .WithName("GetAccount")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+    private static async Task<IResult> GetAsync(string accountId, EventStore.EventStore store, CancellationToken cancellationToken)
+    {
+        if (!AccountId.TryParse(accountId, out var id, out var error))
+        {
+            return Problems.Validation(new Dictionary<string, string[]>(StringComparer.Ordinal) { ["accountId"] = [error ?? "is not valid"] });
+        }
+
+        var streamId = StreamIds.Account(id);
+        await using var session = store.OpenSession();
+        var fetched = await session.FetchForWritingAsync([streamId], LockMode.None, cancellationToken);
+        if (!fetched.TryGetValue(streamId, out var stream) || stream.Version == 0)
+        {
+            return Problems.NotFound("account_not_found", $"No account '{accountId}'.");
+        }
+
+        var state = stream.EventsAfterSnapshot.Aggregate(stream.Snapshot, (s, e) => Domain.Ledger.Evolve(streamId, s, e.Data));
+        return Results.Json(AccountViews.Of((AccountState)state!, stream.Version));
+    }
+}

@@ -1,0 +1,45 @@
+using System.Text.Json.Nodes;
+using ComputeBank.Domain;
+
+namespace ComputeBank.Api.Features.OpeningAccounts;
+
+/// <summary>POST /api/v1/accounts: opens a provider or consumer account (201 account). The account id is the operation id.</summary>
+public static class OpenAccountEndpoint
+{
+    private static readonly Dictionary<string, AccountKind> Kinds = new(StringComparer.Ordinal)
+    {
+        ["provider"] = AccountKind.Provider,
+        ["consumer"] = AccountKind.Consumer,
+    };
+
+    public static readonly CommandKind Kind = new("account", StatusCodes.Status201Created, (fields, context) =>
+    {
+        var accountId = fields.Value<AccountId>("accountId");
+        var ownerId = fields.Text("ownerId", maxLength: 128);
+        var kind = fields.Choice("kind", Kinds);
+        var displayName = fields.Text("displayName", required: false, maxLength: 200);
+        if (accountId is null || ownerId is null || kind is null)
+        {
+            return null;
+        }
+
+        var operationId = OperationId.Parse("open-account:" + accountId.Value);
+        return new OpenAccount(operationId, accountId, ownerId, kind.Value, displayName, context.Now);
+    });
+
+    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/accounts", Kind, "OpenAccount");
+
+    /// <summary>The 201 body: the account as it now is.</summary>
+    public static JsonObject Body(OpenAccount command, OperationOutcome outcome, Messaging.CommittedOperation committed) => new()
+    {
+        ["accountId"] = command.AccountId.Value,
+        ["ownerId"] = command.OwnerId,
+        ["kind"] = command.Kind.ToString().ToLowerInvariant(),
+        ["displayName"] = command.DisplayName,
+        ["status"] = "active",
+        ["version"] = committed.StreamVersions.GetValueOrDefault(StreamIds.Account(command.AccountId), 1),
+        ["creditLimits"] = new JsonObject(),
+        ["balances"] = new JsonArray(),
+        ["lastSequence"] = committed.LastSequence,
+    };
+}

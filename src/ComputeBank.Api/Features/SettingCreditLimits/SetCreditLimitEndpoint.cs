@@ -1,0 +1,28 @@
+using ComputeBank.Domain;
+
+namespace ComputeBank.Api.Features.SettingCreditLimits;
+
+/// <summary>PUT /api/v1/accounts/{accountId}/credit-limits/{resourceClass}: operator sets a consumer's credit limit
+/// (0 removes it). Idempotent with an <c>Idempotency-Key</c> header or an <c>operationId</c> field.</summary>
+public static class SetCreditLimitEndpoint
+{
+    public static readonly CommandKind Kind = new("credit-limit", StatusCodes.Status200OK, (fields, context) =>
+    {
+        var accountId = fields.Value<AccountId>("accountId");
+        var resourceClass = fields.ResourceClass();
+        var hours = fields.Hours(allowZero: true);
+        var operationId = CommandKind.OperationIdOf(fields, context, "operationId", () => "credit-limit:" + Guid.NewGuid().ToString("N"));
+        return accountId is null || resourceClass is null || hours is null || operationId is null
+            ? null
+            : new SetCreditLimit(operationId, accountId, resourceClass, hours.Value, context.Now);
+    });
+
+    public static void Map(IEndpointRouteBuilder api) =>
+        api.MapMethods("/accounts/{accountId}/credit-limits/{resourceClass}", [HttpMethods.Put],
+                (HttpContext http, LedgerCatalogue catalogue, Messaging.CommandBus bus, TimeProvider time, CancellationToken ct) =>
+                    CommandEndpoints.HandleAsync(http, Kind, bodyRequired: true, catalogue, bus, time, ct))
+            .WithName("SetCreditLimit")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+}

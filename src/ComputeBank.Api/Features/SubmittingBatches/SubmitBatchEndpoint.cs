@@ -1,0 +1,132 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ComputeBank.Api.Http;
+using ComputeBank.Domain;
+using ComputeBank.Messaging;
+
+namespace ComputeBank.Api.Features.SubmittingBatches;
+
+/// <summary>
+/// POST /api/v1/commands/batch: up to 8,190 commands <c>{type, body}</c>, answered 200 with one result or problem per
+/// command, in order. Non-atomic: each command stands alone (and joins the same group commits as single commands).
+/// <c>atomic: true</c>: all take effect in one transaction or none does.
+/// </summary>
+public static class SubmitBatchEndpoint
+{
+    public const int MaxCommands = 8190;
+
+    /// <summary>Body limit of a batch: room for 8,190 commands of about 1 KiB each.</summary>
+    public const long MaxBatchBytes = 8 * 1024 * 1024;
+
+    public static void Map(IEndpointRouteBuilder api, IReadOnlyDictionary<string, CommandKind> kinds) =>
+        api.MapPost("/commands/batch", (HttpContext http, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken ct) =>
+                SubmitAsync(http, kinds, catalogue, bus, time, ct))
+            .WithName("SubmitBatch")
+            .Accepts<JsonObject>("application/json")
+            .Produces<JsonObject>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+
+    private static async Task<IResult> SubmitAsync(
+        HttpContext http, IReadOnlyDictionary<string, CommandKind> kinds, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var (document, problem) = await JsonBody.ReadAsync(http.Request, MaxBatchBytes, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        using var _ = document;
+        var root = document!.RootElement;
+        var top = new Fields(root, catalogue);
+        var atomic = top.Boolean("atomic") ?? false;
+        if (!root.TryGetProperty("commands", out var commands) || commands.ValueKind != JsonValueKind.Array)
+        {
+            top.Add("commands", "is required: an array of {type, body}");
+        }
+        else if (commands.GetArrayLength() is 0 or > MaxCommands)
+        {
+            top.Add("commands", $"must hold 1 to {MaxCommands} commands");
+        }
+
+        if (!top.IsValid)
+        {
+            return Problems.Validation(top.Errors);
+        }
+
+        var context = CommandEndpoints.ContextOf(http, time);
+        var replies = new CommandReply?[commands.GetArrayLength()];
+        var envelopes = new List<(int Index, CommandEnvelope Envelope)>();
+        var index = 0;
+        foreach (var item in commands.EnumerateArray())
+        {
+            var (envelope, invalid) = ReadItem(item, kinds, catalogue, context);
+            if (envelope is null)
+            {
+                replies[index] = invalid;
+            }
+            else
+            {
+                envelopes.Add((index, envelope));
+            }
+
+            index++;
+        }
+
+        if (atomic && envelopes.Count < replies.Length)
+        {
+            var refused = Array.FindIndex(replies, r => r is not null);
+            for (var i = 0; i < replies.Length; i++)
+            {
+                replies[i] ??= CommandReply.Problem(422, "batch_aborted", "Atomic batch aborted",
+                    $"Not applied: command {refused} of the atomic batch was refused, so none of the batch took effect.");
+            }
+        }
+        else if (envelopes.Count > 0)
+        {
+            var sent = await bus.SendManyAsync([.. envelopes.Select(e => e.Envelope)], atomic, cancellationToken);
+            for (var i = 0; i < envelopes.Count; i++)
+            {
+                replies[envelopes[i].Index] = sent[i];
+            }
+        }
+
+        var results = new JsonArray([.. replies.Select(r => (JsonNode)new JsonObject
+        {
+            ["status"] = r!.Status,
+            ["replayed"] = r.Replayed,
+            [r.Succeeded ? "result" : "problem"] = r.Body.DeepClone(),
+        })]);
+        return Results.Json(new JsonObject
+        {
+            ["atomic"] = atomic,
+            ["succeeded"] = replies.Count(r => r!.Succeeded),
+            ["failed"] = replies.Count(r => !r!.Succeeded),
+            ["results"] = results,
+        });
+    }
+
+    private static (CommandEnvelope? Envelope, CommandReply? Problem) ReadItem(
+        JsonElement item, IReadOnlyDictionary<string, CommandKind> kinds, LedgerCatalogue catalogue, CommandContext context)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        if (item.ValueKind != JsonValueKind.Object)
+        {
+            errors["item"] = ["must be an object {type, body}"];
+        }
+        else if (!item.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || !kinds.TryGetValue(type.GetString()!, out var kind))
+        {
+            errors["type"] = [$"must be one of: {string.Join(", ", kinds.Keys.Order(StringComparer.Ordinal))}"];
+        }
+        else if (!item.TryGetProperty("body", out var body) || body.ValueKind != JsonValueKind.Object)
+        {
+            errors["body"] = ["is required: the command's JSON object"];
+        }
+        else
+        {
+            return CommandEndpoints.Read(kind, body, catalogue, context);
+        }
+
+        return (null, CommandEndpoints.ValidationProblem(errors));
+    }
+}

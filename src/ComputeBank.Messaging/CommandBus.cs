@@ -1,0 +1,208 @@
+using System.Threading.Channels;
+using ComputeBank.EventStore;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace ComputeBank.Messaging;
+
+/// <summary>
+/// The in-process command bus with group commit. Callers <see cref="SendAsync"/> a command (or a batch) and are
+/// answered after the transaction that holds it commits. Committer loops take whatever is queued (up to
+/// <see cref="CommandBusOptions.MaxBatchSize"/> commands), decide it in arrival order in memory and commit it in one
+/// transaction. Concurrency conflicts, deadlocks and lost connections are retried with exponential backoff and full
+/// jitter; they never reach the caller as an error of theirs.
+/// </summary>
+public sealed partial class CommandBus : IAsyncDisposable
+{
+    private readonly Channel<WorkUnit> _queue;
+    private readonly GroupCommit _groupCommit;
+    private readonly CommandBusOptions _options;
+    private readonly HandlerRegistry _handlers;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task[] _committers;
+
+    public CommandBus(
+        EventStore.EventStore store,
+        HandlerRegistry handlers,
+        IStreamFolder folder,
+        IEnumerable<IStateProjection> projections,
+        CommandBusOptions options,
+        ILogger<CommandBus> logger)
+    {
+        _options = options;
+        _handlers = handlers;
+        _logger = logger;
+        _groupCommit = new GroupCommit(store, handlers, folder, new OperationLog(store.Schema), new StreamLocks(store.Schema), [.. projections]);
+        _queue = Channel.CreateBounded<WorkUnit>(new BoundedChannelOptions(Math.Max(1, options.QueueCapacity)) { SingleWriter = false });
+        _committers = [.. Enumerable.Range(0, Math.Max(1, options.Committers)).Select(_ => Task.Run(CommitLoopAsync))];
+    }
+
+    /// <summary>Sends one command; the reply comes after its transaction commits (or it was refused).</summary>
+    public async Task<CommandReply> SendAsync(CommandEnvelope command, CancellationToken cancellationToken)
+    {
+        var replies = await SendManyAsync([command], atomic: false, cancellationToken);
+        return replies[0];
+    }
+
+    /// <summary>
+    /// Sends several commands in order. Non-atomic: each takes effect or is refused on its own. Atomic: all take effect
+    /// in one transaction or none does (the refused one answers its problem, the others <c>batch_aborted</c>).
+    /// </summary>
+    public async Task<IReadOnlyList<CommandReply>> SendManyAsync(IReadOnlyList<CommandEnvelope> commands, bool atomic, CancellationToken cancellationToken)
+    {
+        foreach (var command in commands)
+        {
+            if (!_handlers.Handles(command.Command.GetType()))
+            {
+                throw new InvalidOperationException($"No handler is registered for {command.Command.GetType().Name}.");
+            }
+        }
+
+        if (commands.Count == 0)
+        {
+            return [];
+        }
+
+        var units = atomic
+            ? [new WorkUnit(commands, atomic: true, alone: commands.Any(c => _handlers.RunsAlone(c.Command)))]
+            : commands.Select(c => new WorkUnit([c], atomic: false, alone: _handlers.RunsAlone(c.Command))).ToArray();
+        foreach (var unit in units)
+        {
+            await _queue.Writer.WriteAsync(unit, cancellationToken);
+        }
+
+        var replies = new List<CommandReply>(commands.Count);
+        foreach (var unit in units)
+        {
+            replies.AddRange(await unit.Completion.Task.WaitAsync(cancellationToken));
+        }
+
+        return replies;
+    }
+
+    /// <summary>Stops taking commands and finishes those already queued.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await Task.WhenAll(_committers);
+        _stopping.Dispose();
+    }
+
+    private async Task CommitLoopAsync()
+    {
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync())
+        {
+            var batch = new List<WorkUnit>();
+            var size = 0;
+            Drain(reader, batch, ref size);
+            if (_options.Window > TimeSpan.Zero && size < _options.MaxBatchSize)
+            {
+                await Task.Delay(_options.Window);
+                Drain(reader, batch, ref size);
+            }
+
+            if (batch.Count > 0)
+            {
+                await ExecuteWithRetriesAsync(batch);
+            }
+        }
+    }
+
+    private void Drain(ChannelReader<WorkUnit> reader, List<WorkUnit> batch, ref int size)
+    {
+        while (size < _options.MaxBatchSize && reader.TryPeek(out var next)
+               && (size == 0 || (size + next.Commands.Count <= _options.MaxBatchSize && !next.Alone && !batch[0].Alone))
+               && reader.TryRead(out var unit))
+        {
+            batch.Add(unit);
+            size += unit.Commands.Count;
+        }
+    }
+
+    private async Task ExecuteWithRetriesAsync(IReadOnlyList<WorkUnit> batch)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var replies = await _groupCommit.ExecuteAsync(batch, CancellationToken.None);
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Completion.TrySetResult(replies[i]);
+                }
+
+                return;
+            }
+            catch (Exception ex) when (IsTransient(ex) && attempt < _options.MaxAttempts)
+            {
+                LogRetry(_logger, batch.Sum(u => u.Commands.Count), attempt, ex.GetType().Name, ex.Message);
+                await Task.Delay(Backoff(attempt));
+            }
+            catch (Exception ex) when (IsTransient(ex))
+            {
+                LogGaveUp(_logger, batch.Sum(u => u.Commands.Count), attempt, ex);
+                Fail(batch, CommandReply.Problem(503, "service_unavailable", "Try again",
+                    "The ledger could not commit the command after several attempts (contention or a database outage); retry with the same operation id."));
+                return;
+            }
+            catch (Exception ex) when (batch.Count > 1)
+            {
+                // Not a conflict: isolate the unit that causes it, so that one poisoned command does not fail its neighbours.
+                LogIsolating(_logger, batch.Count, ex);
+                foreach (var unit in batch)
+                {
+                    await ExecuteWithRetriesAsync([unit]);
+                }
+
+                return;
+            }
+            catch (Exception ex)
+            {
+                LogFailed(_logger, ex);
+                Fail(batch, CommandReply.Problem(500, "internal_error", "Internal error",
+                    "The command could not be processed because of an internal error; nothing was written. Retry with the same operation id."));
+                return;
+            }
+        }
+    }
+
+    private static void Fail(IReadOnlyList<WorkUnit> batch, CommandReply reply)
+    {
+        foreach (var unit in batch)
+        {
+            unit.Completion.TrySetResult([.. unit.Commands.Select(_ => reply)]);
+        }
+    }
+
+    private TimeSpan Backoff(int attempt)
+    {
+        var ceiling = _options.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 10));
+        return TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * ceiling);
+    }
+
+    /// <summary>Conflicts between writers and lost connections: the batch is retried from a fresh load.</summary>
+    internal static bool IsTransient(Exception ex) => ex switch
+    {
+        ConcurrencyException or StreamLockTimeoutException => true,
+        // 40001 serialization failure, 40P01 deadlock, 23505 unique violation (a stream or an operation id created by
+        // another node at the same moment), 55P03 lock not available, 57P01 admin shutdown.
+        PostgresException pg => pg.SqlState is "40001" or "40P01" or "23505" or "55P03" or "57P01" || pg.IsTransient,
+        NpgsqlException npgsql => npgsql.IsTransient,
+        TimeoutException => true,
+        _ => ex.InnerException is not null && IsTransient(ex.InnerException),
+    };
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Group commit of {Commands} commands conflicted (attempt {Attempt}, {Error}: {Reason}); retrying")]
+    private static partial void LogRetry(ILogger logger, int commands, int attempt, string error, string reason);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Group commit of {Commands} commands gave up after {Attempts} attempts")]
+    private static partial void LogGaveUp(ILogger logger, int commands, int attempts, Exception exception);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Group commit of {Units} units failed; retrying each unit alone to isolate the cause")]
+    private static partial void LogIsolating(ILogger logger, int units, Exception exception);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "Command failed with an internal error")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
+}
