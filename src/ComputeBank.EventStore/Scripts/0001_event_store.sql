@@ -131,16 +131,13 @@ BEGIN
                 p_data[v_offset], p_metadata[v_offset], appended_at, v_head);
             v_hashes[v_offset] := v_head;
         END LOOP;
-        v_heads[s] := v_head;
+        -- By primary key, one row at a time: a set-based UPDATE ... FROM unnest() got a generic plan that scanned.
+        UPDATE __schema__.streams AS t SET last_hash = v_head WHERE t.id = p_streams[s];
     END LOOP;
 
     INSERT INTO __schema__.events (seq_id, stream_id, version, type, data, metadata, timestamp, hash, previous_hash)
     SELECT e.seq_id, e.stream_id, e.version, e.type, e.data, e.metadata, appended_at, e.hash, e.previous_hash
     FROM unnest(sequences, v_event_streams, v_event_versions, p_types, p_data, p_metadata, v_hashes, v_previous)
         AS e(seq_id, stream_id, version, type, data, metadata, hash, previous_hash);
-
-    UPDATE __schema__.streams AS t SET last_hash = h.head
-    FROM unnest(p_streams, v_heads) AS h(id, head)
-    WHERE t.id = h.id;
 END;
 $$;
