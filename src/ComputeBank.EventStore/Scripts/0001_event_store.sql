@@ -117,7 +117,6 @@ BEGIN
         v_heads[s] := v_head;
     END LOOP;
 
-    sequences := ARRAY(SELECT nextval('__schema__.event_sequence') FROM generate_series(1, v_event_count));
     appended_at := clock_timestamp();
 
     FOR s IN 1 .. v_stream_count LOOP
@@ -135,9 +134,13 @@ BEGIN
         UPDATE __schema__.streams AS t SET last_hash = v_head WHERE t.id = p_streams[s];
     END LOOP;
 
-    INSERT INTO __schema__.events (seq_id, stream_id, version, type, data, metadata, timestamp, hash, previous_hash)
-    SELECT e.seq_id, e.stream_id, e.version, e.type, e.data, e.metadata, appended_at, e.hash, e.previous_hash
-    FROM unnest(sequences, v_event_streams, v_event_versions, p_types, p_data, p_metadata, v_hashes, v_previous)
-        AS e(seq_id, stream_id, version, type, data, metadata, hash, previous_hash);
+    -- Sequence numbers are taken only now, row by row in event order, so sorting them gives them back in that order.
+    WITH inserted AS (
+        INSERT INTO __schema__.events (seq_id, stream_id, version, type, data, metadata, timestamp, hash, previous_hash)
+        SELECT nextval('__schema__.event_sequence'), e.stream_id, e.version, e.type, e.data, e.metadata, appended_at, e.hash, e.previous_hash
+        FROM unnest(v_event_streams, v_event_versions, p_types, p_data, p_metadata, v_hashes, v_previous)
+            AS e(stream_id, version, type, data, metadata, hash, previous_hash)
+        RETURNING seq_id)
+    SELECT array_agg(seq_id ORDER BY seq_id) INTO sequences FROM inserted;
 END;
 $$;
