@@ -1,0 +1,366 @@
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace ComputeBank.EventStore;
+
+internal sealed class EventSession(EventStore store, EventMetadata metadata) : IEventSession
+{
+    private const string ConcurrencySqlState = "CB409";
+
+    private readonly List<PendingStream> _streams = [];
+    private readonly List<NpgsqlBatchCommand> _snapshots = [];
+    private readonly List<NpgsqlBatchCommand> _enqueued = [];
+    private NpgsqlConnection? _connection;
+    private NpgsqlTransaction? _transaction;
+    private bool _finished;
+
+    public NpgsqlConnection Connection
+    {
+        get
+        {
+            Begin();
+            return _connection!;
+        }
+    }
+
+    public NpgsqlTransaction Transaction
+    {
+        get
+        {
+            Begin();
+            return _transaction!;
+        }
+    }
+
+    public async Task<IReadOnlyDictionary<string, FetchedStream>> FetchForWritingAsync(
+        IReadOnlyCollection<string> streamIds, LockMode mode, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(streamIds);
+        await BeginAsync(ct);
+        var ids = streamIds.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        await using var batch = new NpgsqlBatch(_connection, _transaction);
+        if (mode != LockMode.None)
+        {
+            if (store.LockTimeout is { } timeout)
+            {
+                batch.BatchCommands.Add(Command(Sql.SetLockTimeout, new NpgsqlParameter<string>
+                {
+                    TypedValue = ((long)Math.Ceiling(timeout.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture) + "ms",
+                }));
+            }
+
+            // A statement of its own: the fetch below then takes its snapshot after the locks are granted and sees
+            // what the previous holder committed.
+            batch.BatchCommands.Add(Command(mode == LockMode.Exclusive ? store.Statements.LockForUpdate : store.Statements.LockForShare, IdsParameter(ids)));
+        }
+
+        batch.BatchCommands.Add(Command(store.Statements.FetchForWriting, IdsParameter(ids)));
+
+        var result = new Dictionary<string, FetchedStream>(StringComparer.Ordinal);
+        try
+        {
+            await using var reader = await batch.ExecuteReaderAsync(ct);
+            while (reader.FieldCount != 15 || reader.GetName(0) != "id")
+            {
+                await reader.NextResultAsync(ct);
+            }
+
+            FetchedStream? current = null;
+            List<StoredEvent>? events = null;
+            while (await reader.ReadAsync(ct))
+            {
+                var id = reader.GetString(0);
+                if (current?.StreamId != id)
+                {
+                    events = [];
+                    var hasSnapshot = !reader.IsDBNull(3);
+                    current = new FetchedStream(
+                        id,
+                        reader.GetInt64(1),
+                        reader.IsDBNull(2) ? null : reader.GetString(2),
+                        hasSnapshot ? store.Types.Deserialize(reader.GetString(4), reader.GetString(5), store.Json).Value : null,
+                        hasSnapshot ? reader.GetInt64(3) : 0,
+                        events);
+                    result[id] = current;
+                }
+
+                if (!reader.IsDBNull(6))
+                {
+                    events!.Add(store.ReadEvent(reader, 6));
+                }
+            }
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
+        {
+            await FinishAsync();
+            throw new StreamLockTimeoutException(ids, e);
+        }
+        catch
+        {
+            await FinishAsync();
+            throw;
+        }
+
+        foreach (var id in ids)
+        {
+            result.TryAdd(id, new FetchedStream(id, 0, null, null, 0, []));
+        }
+
+        return result;
+    }
+
+    public void StartStream(string streamId, string aggregateType, IReadOnlyList<object> events) =>
+        Append(streamId, ExpectedVersion.NoStream, events, aggregateType);
+
+    public void Append(string streamId, ExpectedVersion expected, IReadOnlyList<object> events, string? aggregateType = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(streamId);
+        ArgumentNullException.ThrowIfNull(events);
+        EnsureOpen();
+        if (events.Count == 0)
+        {
+            throw new ArgumentException("An append needs at least one event.", nameof(events));
+        }
+
+        if (_streams.Exists(s => s.StreamId == streamId))
+        {
+            throw new InvalidOperationException($"Stream '{streamId}' already has an append in this session; pass all its events in one call.");
+        }
+
+        var names = new string[events.Count];
+        for (var i = 0; i < events.Count; i++)
+        {
+            names[i] = store.Types.NameOf(events[i].GetType());
+        }
+
+        _streams.Add(new PendingStream(streamId, aggregateType, expected.Value, events, names));
+    }
+
+    public void StoreSnapshot(string streamId, long version, object state)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(streamId);
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(version);
+        EnsureOpen();
+        var type = state.GetType();
+        _snapshots.Add(Command(
+            store.Statements.StoreSnapshot,
+            new NpgsqlParameter<string> { TypedValue = streamId },
+            new NpgsqlParameter<long> { TypedValue = version },
+            new NpgsqlParameter<string> { TypedValue = store.Types.NameOf(type) },
+            new NpgsqlParameter<string> { NpgsqlDbType = NpgsqlDbType.Jsonb, TypedValue = JsonSerializer.Serialize(state, type, store.Json) }));
+    }
+
+    public void Enqueue(NpgsqlBatchCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        EnsureOpen();
+        _enqueued.Add(command);
+    }
+
+    public async Task<AppendResult> SaveChangesAsync(CancellationToken ct)
+    {
+        EnsureOpen();
+        if (store.Inline.Length > 0 && _streams.Count > 0)
+        {
+            var pending = PendingEvents();
+            foreach (var projection in store.Inline)
+            {
+                projection.Apply(this, pending);
+            }
+        }
+
+        if (_streams.Count == 0 && _snapshots.Count == 0 && _enqueued.Count == 0)
+        {
+            if (_transaction is not null)
+            {
+                await _transaction.CommitAsync(ct);
+            }
+
+            await FinishAsync();
+            return AppendResult.Nothing;
+        }
+
+        using var activity = Telemetry.StartDbActivity("append", store.Schema);
+        // Without an explicit transaction yet, the batch runs in PostgreSQL's implicit transaction (one Sync at the
+        // end): all of it commits or none of it, and the commit costs no extra round-trip.
+        _connection ??= await store.DataSource.OpenConnectionAsync(ct);
+        await using var batch = new NpgsqlBatch(_connection, _transaction);
+        if (_streams.Count > 0)
+        {
+            batch.BatchCommands.Add(AppendCommand());
+        }
+
+        foreach (var command in _snapshots.Concat(_enqueued))
+        {
+            batch.BatchCommands.Add(command);
+        }
+
+        try
+        {
+            AppendResult result;
+            await using (var reader = await batch.ExecuteReaderAsync(ct))
+            {
+                result = _streams.Count > 0 ? await ReadAppendResultAsync(reader, ct) : AppendResult.Nothing;
+                while (await reader.NextResultAsync(ct))
+                {
+                }
+            }
+
+            if (_transaction is not null)
+            {
+                await _transaction.CommitAsync(ct);
+            }
+
+            Telemetry.EventsAppended.Add(result.Events.Count);
+            activity?.SetTag("computebank.eventstore.events", result.Events.Count);
+            return result;
+        }
+        catch (PostgresException e) when (e.SqlState == ConcurrencySqlState)
+        {
+            using var hint = JsonDocument.Parse(e.Hint ?? "{}");
+            var streamId = hint.RootElement.GetProperty("stream").GetString()!;
+            var expected = hint.RootElement.GetProperty("expected").GetInt64();
+            var actual = hint.RootElement.GetProperty("actual").GetInt64();
+            Telemetry.ConcurrencyConflicts.Add(1);
+            Log.Conflict(store.Logger, streamId, expected, actual);
+            throw new ConcurrencyException(streamId, expected, actual, e);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
+        {
+            throw new StreamLockTimeoutException(_streams.ConvertAll(s => s.StreamId), e);
+        }
+        finally
+        {
+            await FinishAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _finished = true;
+        await FinishAsync();
+    }
+
+    private NpgsqlBatchCommand AppendCommand()
+    {
+        var eventCount = _streams.Sum(s => s.Events.Count);
+        var ids = new string[_streams.Count];
+        var aggregateTypes = new string?[_streams.Count];
+        var expected = new long[_streams.Count];
+        var counts = new int[_streams.Count];
+        var types = new string[eventCount];
+        var data = new string[eventCount];
+        var metadataJson = new string[eventCount];
+        var sharedMetadata = EventStore.SerializeMetadata(metadata);
+        var e = 0;
+        for (var s = 0; s < _streams.Count; s++)
+        {
+            var stream = _streams[s];
+            ids[s] = stream.StreamId;
+            aggregateTypes[s] = stream.AggregateType;
+            expected[s] = stream.Expected;
+            counts[s] = stream.Events.Count;
+            for (var i = 0; i < stream.Events.Count; i++, e++)
+            {
+                var evt = stream.Events[i];
+                types[e] = stream.TypeNames[i];
+                data[e] = JsonSerializer.Serialize(evt, evt.GetType(), store.Json);
+                metadataJson[e] = sharedMetadata;
+            }
+        }
+
+        return Command(
+            store.Statements.Append,
+            new NpgsqlParameter<string[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, TypedValue = ids },
+            new NpgsqlParameter<string?[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, TypedValue = aggregateTypes },
+            new NpgsqlParameter<long[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, TypedValue = expected },
+            new NpgsqlParameter<int[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer, TypedValue = counts },
+            new NpgsqlParameter<string[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, TypedValue = types },
+            new NpgsqlParameter<string[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb, TypedValue = data },
+            new NpgsqlParameter<string[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb, TypedValue = metadataJson });
+    }
+
+    private async Task<AppendResult> ReadAppendResultAsync(NpgsqlDataReader reader, CancellationToken ct)
+    {
+        await reader.ReadAsync(ct);
+        var versions = reader.GetFieldValue<long[]>(0);
+        var sequences = reader.GetFieldValue<long[]>(1);
+        var timestamp = reader.GetFieldValue<DateTimeOffset>(2);
+        var streamVersions = new Dictionary<string, long>(_streams.Count, StringComparer.Ordinal);
+        var events = new List<AppendedEvent>(sequences.Length);
+        for (var s = 0; s < _streams.Count; s++)
+        {
+            var stream = _streams[s];
+            streamVersions[stream.StreamId] = versions[s];
+            var first = versions[s] - stream.Events.Count + 1;
+            for (var i = 0; i < stream.Events.Count; i++)
+            {
+                events.Add(new AppendedEvent(sequences[events.Count], stream.StreamId, first + i, stream.TypeNames[i], stream.Events[i], timestamp));
+            }
+        }
+
+        return new AppendResult(streamVersions, events);
+    }
+
+    private List<PendingEvent> PendingEvents()
+    {
+        var pending = new List<PendingEvent>();
+        foreach (var stream in _streams)
+        {
+            for (var i = 0; i < stream.Events.Count; i++)
+            {
+                long? version = stream.Expected < 0 ? null : stream.Expected + i + 1;
+                pending.Add(new PendingEvent(stream.StreamId, version, stream.TypeNames[i], stream.Events[i], metadata));
+            }
+        }
+
+        return pending;
+    }
+
+    private void Begin()
+    {
+        EnsureOpen();
+        _connection ??= store.DataSource.OpenConnection();
+        _transaction ??= _connection.BeginTransaction();
+    }
+
+    private async Task BeginAsync(CancellationToken ct)
+    {
+        EnsureOpen();
+        _connection ??= await store.DataSource.OpenConnectionAsync(ct);
+        _transaction ??= await _connection.BeginTransactionAsync(ct);
+    }
+
+    private void EnsureOpen() =>
+        ObjectDisposedException.ThrowIf(_finished, this);
+
+    private async Task FinishAsync()
+    {
+        _finished = true;
+        if (_transaction is not null)
+        {
+            await _transaction.DisposeAsync();
+            _transaction = null;
+        }
+
+        if (_connection is not null)
+        {
+            await _connection.DisposeAsync();
+            _connection = null;
+        }
+    }
+
+    private static NpgsqlParameter<string[]> IdsParameter(string[] ids) =>
+        new() { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, TypedValue = ids };
+
+    private static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        command.Parameters.AddRange(parameters);
+        return command;
+    }
+
+    private sealed record PendingStream(string StreamId, string? AggregateType, long Expected, IReadOnlyList<object> Events, string[] TypeNames);
+}

@@ -1,0 +1,236 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace ComputeBank.EventStore;
+
+/// <summary>
+/// An event store on PostgreSQL in the spirit of Marten: streams of opaque events under stable type names, one
+/// global sequence, optimistic or locking appends, a per-stream hash chain, snapshots, inline and async projections.
+/// Create one per process and share it; it owns its <see cref="NpgsqlDataSource"/>.
+/// </summary>
+public sealed class EventStore : IAsyncDisposable
+{
+    private static readonly JsonSerializerOptions MetadataJson = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    private readonly ILogger _logger;
+
+    private EventStore(EventStoreOptions options, EventTypeRegistry types, IInlineProjection[] inline, ILoggerFactory loggerFactory)
+    {
+        Schema = Migrator.ValidateSchema(options.Schema);
+        Types = types;
+        Json = options.Json;
+        LockTimeout = options.LockTimeout;
+        Inline = inline;
+        Statements = new Sql(Migrator.Quote(Schema));
+        LoggerFactory = loggerFactory;
+        ConnectionString = options.ConnectionString;
+        _logger = loggerFactory.CreateLogger<EventStore>();
+        Gaps = new GapTracker(_logger);
+
+        var connection = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+        if (connection.MaxAutoPrepare == 0)
+        {
+            connection.MaxAutoPrepare = 32;
+        }
+
+        var builder = new NpgsqlDataSourceBuilder(connection.ConnectionString);
+        builder.UseLoggerFactory(loggerFactory);
+        DataSource = builder.Build();
+    }
+
+    /// <summary>
+    /// Creates a store. Nothing touches the database until <see cref="MigrateAsync"/> or the first operation.
+    /// <paramref name="inline"/> projections run inside every append's transaction, in the order given.
+    /// </summary>
+    public static EventStore Create(EventStoreOptions options, EventTypeRegistry types, params IInlineProjection[] inline) =>
+        Create(options, types, NullLoggerFactory.Instance, inline);
+
+    /// <summary>Creates a store that logs through <paramref name="loggerFactory"/>.</summary>
+    public static EventStore Create(EventStoreOptions options, EventTypeRegistry types, ILoggerFactory loggerFactory, params IInlineProjection[] inline)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(types);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        return new EventStore(options, types, inline ?? [], loggerFactory);
+    }
+
+    /// <summary>The store's connection pool, for queries of your own against the same database.</summary>
+    public NpgsqlDataSource DataSource { get; }
+
+    /// <summary>The PostgreSQL schema holding the store's tables.</summary>
+    public string Schema { get; }
+
+    internal EventTypeRegistry Types { get; }
+
+    internal JsonSerializerOptions Json { get; }
+
+    internal TimeSpan? LockTimeout { get; }
+
+    internal IInlineProjection[] Inline { get; }
+
+    internal Sql Statements { get; }
+
+    internal GapTracker Gaps { get; }
+
+    internal ILoggerFactory LoggerFactory { get; }
+
+    internal string ConnectionString { get; }
+
+    internal ILogger Logger => _logger;
+
+    /// <summary>
+    /// Creates or upgrades the schema from the embedded numbered scripts. Safe to call from several nodes at once
+    /// (an advisory lock serialises them); a call on an up-to-date schema changes nothing.
+    /// </summary>
+    public Task MigrateAsync(CancellationToken ct) => Migrator.MigrateAsync(DataSource, Schema, _logger, ct);
+
+    /// <summary>Opens a unit of work: one transaction, begun on first use. <paramref name="metadata"/> is stamped on every event it appends.</summary>
+    public IEventSession OpenSession(EventMetadata? metadata = null) => new EventSession(this, metadata ?? EventMetadata.Empty);
+
+    /// <summary>
+    /// Reads a stream forward from <paramref name="fromVersion"/> (inclusive), optionally only up to
+    /// <paramref name="toVersion"/> and/or events stored at or before <paramref name="toTimestamp"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<StoredEvent>> ReadStreamAsync(
+        string streamId, long fromVersion, CancellationToken ct, long? toVersion = null, DateTimeOffset? toTimestamp = null)
+    {
+        ArgumentNullException.ThrowIfNull(streamId);
+        await using var command = DataSource.CreateCommand(Statements.ReadStream);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = fromVersion });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = toVersion ?? long.MaxValue });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = toTimestamp.HasValue ? toTimestamp.Value.UtcDateTime : DBNull.Value });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var events = new List<StoredEvent>();
+        while (await reader.ReadAsync(ct))
+        {
+            events.Add(ReadEvent(reader, 0));
+        }
+
+        return events;
+    }
+
+    /// <summary>
+    /// Reads the global feed after <paramref name="afterSequence"/>, at most <paramref name="limit"/> events, and only
+    /// below the high-water mark: the page stops at a sequence gap until there is evidence that no running transaction
+    /// can still fill it, so a reader never passes an event that commits later.
+    /// </summary>
+    public async Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterSequence, int limit, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        await using var command = DataSource.CreateCommand(Statements.ReadAll);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterSequence });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        long[] inProgress = [];
+        var events = new List<StoredEvent>();
+        while (await reader.ReadAsync(ct))
+        {
+            if (events.Count == 0)
+            {
+                inProgress = reader.GetFieldValue<long[]>(0);
+            }
+
+            if (!reader.IsDBNull(1))
+            {
+                events.Add(ReadEvent(reader, 1));
+            }
+        }
+
+        var safe = Gaps.SafePrefix(afterSequence, events, inProgress);
+        return safe == events.Count ? events : events.GetRange(0, safe);
+    }
+
+    /// <summary>
+    /// Streams the global feed after <paramref name="afterSequence"/> up to the high-water mark in pages, for
+    /// verification and rebuilds, without holding everything in memory.
+    /// </summary>
+    public async IAsyncEnumerable<StoredEvent> StreamAllAsync(long afterSequence, [EnumeratorCancellation] CancellationToken ct)
+    {
+        while (true)
+        {
+            var page = await ReadAllAsync(afterSequence, 1000, ct);
+            if (page.Count == 0)
+            {
+                yield break;
+            }
+
+            foreach (var e in page)
+            {
+                yield return e;
+            }
+
+            afterSequence = page[^1].Sequence;
+        }
+    }
+
+    /// <summary>
+    /// Folds a stream's events into a state with <paramref name="evolve"/>, starting from <c>default</c>. With
+    /// <paramref name="version"/> and/or <paramref name="timestamp"/> it returns the state as it was then (time travel).
+    /// </summary>
+    public async Task<T?> AggregateStreamAsync<T>(
+        string streamId, Func<T?, object, T?> evolve, CancellationToken ct, long? version = null, DateTimeOffset? timestamp = null)
+    {
+        ArgumentNullException.ThrowIfNull(evolve);
+        var state = default(T);
+        foreach (var e in await ReadStreamAsync(streamId, 1, ct, version, timestamp))
+        {
+            state = evolve(state, e.Data);
+        }
+
+        return state;
+    }
+
+    /// <summary>
+    /// Recomputes every event's hash in one streaming query and reports the first broken link of each damaged stream
+    /// (edited content, a deleted event, a deleted tail). Empty when every chain is intact.
+    /// </summary>
+    public async Task<IReadOnlyList<ChainBreak>> VerifyHashChainsAsync(CancellationToken ct, string? streamId = null)
+    {
+        await using var command = DataSource.CreateCommand(Statements.VerifyChains);
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)streamId ?? DBNull.Value });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var breaks = new List<ChainBreak>();
+        while (await reader.ReadAsync(ct))
+        {
+            var kind = reader.GetInt32(2) switch
+            {
+                0 => ChainBreakKind.ContentAltered,
+                1 => ChainBreakKind.EventMissing,
+                2 => ChainBreakKind.PreviousHashMismatch,
+                _ => ChainBreakKind.TailMismatch,
+            };
+            breaks.Add(new ChainBreak(reader.GetString(0), reader.GetInt64(1), kind, reader.GetString(3)));
+        }
+
+        return breaks;
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => DataSource.DisposeAsync();
+
+    internal StoredEvent ReadEvent(NpgsqlDataReader reader, int offset)
+    {
+        var (name, data) = Types.Deserialize(reader.GetString(offset + 3), reader.GetString(offset + 4), Json);
+        return new StoredEvent(
+            reader.GetInt64(offset),
+            reader.GetString(offset + 1),
+            reader.GetInt64(offset + 2),
+            name,
+            data,
+            JsonSerializer.Deserialize<EventMetadata>(reader.GetString(offset + 5), MetadataJson) ?? EventMetadata.Empty,
+            reader.GetFieldValue<DateTimeOffset>(offset + 6),
+            reader.GetString(offset + 7),
+            reader.IsDBNull(offset + 8) ? null : reader.GetString(offset + 8));
+    }
+
+    internal static string SerializeMetadata(EventMetadata metadata) =>
+        metadata == EventMetadata.Empty ? "{}" : JsonSerializer.Serialize(metadata, MetadataJson);
+}

@@ -1,0 +1,97 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace ComputeBank.EventStore;
+
+/// <summary>
+/// Applies the embedded <c>Scripts/NNNN_name.sql</c> files in order. <c>0000</c> (schema and version table) runs
+/// every time and is idempotent; every other script runs once and its number is recorded in
+/// <c>schema_versions</c>. All of it happens in one transaction holding a transaction-scoped advisory lock keyed by
+/// the schema, so nodes starting together queue up and the later ones find nothing left to do.
+/// </summary>
+internal static class Migrator
+{
+    private const string SchemaToken = "__schema__";
+
+    private static readonly IReadOnlyList<(int Version, string Name, string Sql)> Scripts = LoadScripts();
+
+    public static int LatestVersion => Scripts[^1].Version;
+
+    public static async Task MigrateAsync(NpgsqlDataSource dataSource, string schema, ILogger logger, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+
+        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", connection, transaction))
+        {
+            lockCommand.Parameters.Add(new NpgsqlParameter<string> { TypedValue = "computebank.eventstore.migrate:" + schema });
+            await lockCommand.ExecuteNonQueryAsync(ct);
+        }
+
+        await ExecuteScriptAsync(connection, transaction, Scripts[0].Sql, schema, ct);
+
+        int applied;
+        await using (var current = new NpgsqlCommand($"SELECT coalesce(max(version), 0) FROM {Quote(schema)}.schema_versions", connection, transaction))
+        {
+            applied = (int)(await current.ExecuteScalarAsync(ct))!;
+        }
+
+        foreach (var (version, name, sql) in Scripts.Where(s => s.Version > applied))
+        {
+            await ExecuteScriptAsync(connection, transaction, sql, schema, ct);
+            await using var record = new NpgsqlCommand(
+                $"INSERT INTO {Quote(schema)}.schema_versions (version, script) VALUES ($1, $2)", connection, transaction);
+            record.Parameters.Add(new NpgsqlParameter<int> { TypedValue = version });
+            record.Parameters.Add(new NpgsqlParameter<string> { TypedValue = name });
+            await record.ExecuteNonQueryAsync(ct);
+        }
+
+        await transaction.CommitAsync(ct);
+        if (applied < LatestVersion)
+        {
+            Log.Migrated(logger, schema, applied, LatestVersion);
+        }
+        else
+        {
+            Log.UpToDate(logger, schema, applied);
+        }
+    }
+
+    /// <summary>The schema name as an identifier. Only names matching <c>[a-z_][a-z0-9_]*</c> are accepted, so quoting is exact.</summary>
+    public static string Quote(string schema) => '"' + schema + '"';
+
+    public static string ValidateSchema(string schema) =>
+        schema is { Length: > 0 and <= 63 } && (schema[0] is '_' or (>= 'a' and <= 'z')) && schema.All(c => c is '_' or (>= 'a' and <= 'z') or (>= '0' and <= '9'))
+            ? schema
+            : throw new ArgumentException($"Schema name '{schema}' must be 1-63 characters of a-z, 0-9 and _, not starting with a digit.", nameof(schema));
+
+    private static async Task ExecuteScriptAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, string schema, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(sql.Replace(SchemaToken, Quote(schema), StringComparison.Ordinal), connection, transaction);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    private static List<(int, string, string)> LoadScripts()
+    {
+        var assembly = typeof(Migrator).Assembly;
+        var scripts = new List<(int Version, string Name, string Sql)>();
+        foreach (var resource in assembly.GetManifestResourceNames().Where(n => n.EndsWith(".sql", StringComparison.Ordinal)))
+        {
+            // Resource names look like ComputeBank.EventStore.Scripts.0001_event_store.sql.
+            var file = resource[(resource.IndexOf(".Scripts.", StringComparison.Ordinal) + ".Scripts.".Length)..];
+            var version = int.Parse(file.AsSpan(0, 4), NumberStyles.None, CultureInfo.InvariantCulture);
+            using var stream = assembly.GetManifestResourceStream(resource)!;
+            using var reader = new StreamReader(stream);
+            scripts.Add((version, file, reader.ReadToEnd()));
+        }
+
+        scripts.Sort((a, b) => a.Version.CompareTo(b.Version));
+        if (scripts.Count < 2 || scripts[0].Version != 0 || scripts.Select((s, i) => s.Version != i).Any(gap => gap))
+        {
+            throw new InvalidOperationException("Embedded migration scripts must be numbered 0000, 0001, ... without gaps.");
+        }
+
+        return scripts;
+    }
+}

@@ -1,0 +1,105 @@
+namespace ComputeBank.EventStore;
+
+/// <summary>
+/// The runtime statements, built once per store with the validated schema name (an identifier, never a value;
+/// values always travel as parameters). Kept textually stable so Npgsql's auto-preparation reuses their plans.
+/// </summary>
+internal sealed class Sql(string schema)
+{
+    public const string EventColumns = "e.seq_id, e.stream_id, e.version, e.type, e.data, e.metadata, e.timestamp, e.hash, e.previous_hash";
+
+    public string Append { get; } = $"SELECT versions, sequences, appended_at FROM {schema}.append_events($1, $2, $3, $4, $5, $6, $7)";
+
+    public string StoreSnapshot { get; } =
+        $"""
+        INSERT INTO {schema}.snapshots AS t (stream_id, version, type, data) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, type = excluded.type, data = excluded.data, created_at = now()
+        WHERE t.version < excluded.version
+        """;
+
+    public string LockForUpdate { get; } = $"SELECT id FROM {schema}.streams WHERE id = ANY($1) ORDER BY id FOR UPDATE";
+
+    public string LockForShare { get; } = $"SELECT id FROM {schema}.streams WHERE id = ANY($1) ORDER BY id FOR SHARE";
+
+    public const string SetLockTimeout = "SELECT set_config('lock_timeout', $1, true)";
+
+    // One statement, so the stream row, its snapshot and its events come from one snapshot of the database.
+    public string FetchForWriting { get; } =
+        $"""
+        SELECT s.id, s.version, s.aggregate_type, sn.version, sn.type, sn.data, {EventColumns}
+        FROM {schema}.streams s
+        LEFT JOIN {schema}.snapshots sn ON sn.stream_id = s.id AND sn.version <= s.version
+        LEFT JOIN {schema}.events e ON e.stream_id = s.id AND e.version > coalesce(sn.version, 0) AND e.version <= s.version
+        WHERE s.id = ANY($1)
+        ORDER BY s.id, e.version
+        """;
+
+    public string ReadStream { get; } =
+        $"""
+        SELECT {EventColumns} FROM {schema}.events e
+        WHERE e.stream_id = $1 AND e.version >= $2 AND e.version <= $3 AND ($4::timestamptz IS NULL OR e.timestamp <= $4)
+        ORDER BY e.version
+        """;
+
+    // The page and the in-progress transaction ids come from the same snapshot: a gap in the page can only be filled
+    // by one of those transactions (see GapTracker).
+    public string ReadAll { get; } =
+        $"""
+        SELECT x.xip, {EventColumns}
+        FROM (SELECT ARRAY(SELECT t::text::bigint FROM pg_snapshot_xip(pg_current_snapshot()) t) AS xip) x
+        LEFT JOIN LATERAL (SELECT * FROM {schema}.events WHERE seq_id > $1 ORDER BY seq_id LIMIT $2) e ON true
+        ORDER BY e.seq_id
+        """;
+
+    // Recomputes every link in one pass with window functions and keeps the first broken one per stream; a stream
+    // whose events all check out is then compared with its stream row (version and chain head) to catch a deleted tail.
+    public string VerifyChains { get; } =
+        $"""
+        WITH links AS (
+            SELECT e.stream_id, e.version, e.hash, e.previous_hash,
+                   {schema}.event_hash(e.stream_id, e.version, e.type, e.data, e.metadata, e.timestamp, e.previous_hash) AS recomputed,
+                   lag(e.version, 1, 0::bigint) OVER w AS prior_version,
+                   lag(e.hash) OVER w AS prior_hash,
+                   last_value(e.version) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS last_version,
+                   last_value(e.hash) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS last_hash
+            FROM {schema}.events e
+            WHERE $1::text IS NULL OR e.stream_id = $1
+            WINDOW w AS (PARTITION BY e.stream_id ORDER BY e.version)
+        ), link_breaks AS (
+            SELECT DISTINCT ON (stream_id) stream_id, version,
+                   CASE WHEN version <> prior_version + 1 THEN 1
+                        WHEN previous_hash IS DISTINCT FROM prior_hash THEN 2
+                        ELSE 0 END AS kind,
+                   CASE WHEN version <> prior_version + 1 THEN format('version %s follows version %s', version, prior_version)
+                        WHEN previous_hash IS DISTINCT FROM prior_hash THEN 'previous hash is not the hash of the event before'
+                        ELSE 'stored hash does not match the content' END AS detail
+            FROM links
+            WHERE version <> prior_version + 1 OR previous_hash IS DISTINCT FROM prior_hash OR hash <> recomputed
+            ORDER BY stream_id, version
+        ), heads AS (
+            SELECT DISTINCT stream_id, last_version, last_hash FROM links
+        )
+        SELECT stream_id, version, kind, detail FROM link_breaks
+        UNION ALL
+        SELECT coalesce(s.id, h.stream_id), coalesce(s.version, 0), 3,
+               format('stream row (version %s, head %s) does not match the last stored event (version %s, hash %s)',
+                      coalesce(s.version, 0), coalesce(s.last_hash, '-'), coalesce(h.last_version, 0), coalesce(h.last_hash, '-'))
+        FROM (SELECT * FROM {schema}.streams WHERE $1::text IS NULL OR id = $1) s
+        FULL JOIN heads h ON h.stream_id = s.id
+        WHERE NOT EXISTS (SELECT 1 FROM link_breaks b WHERE b.stream_id = coalesce(s.id, h.stream_id))
+          AND (s.version IS DISTINCT FROM h.last_version OR s.last_hash IS DISTINCT FROM h.last_hash)
+        ORDER BY 1
+        """;
+
+    public string ProjectionLockKey(string projection) => $"computebank.eventstore.projection:{schema}:{projection}";
+
+    public string EnsureProgress { get; } = $"INSERT INTO {schema}.projection_progress (name) VALUES ($1) ON CONFLICT (name) DO NOTHING";
+
+    public string ReadProgress { get; } = $"SELECT last_sequence FROM {schema}.projection_progress WHERE name = $1";
+
+    public string LockProgress { get; } = $"SELECT last_sequence FROM {schema}.projection_progress WHERE name = $1 FOR UPDATE";
+
+    public string SaveProgress { get; } = $"UPDATE {schema}.projection_progress SET last_sequence = $2, updated_at = now() WHERE name = $1";
+
+    public string MaxSequence { get; } = $"SELECT coalesce(max(seq_id), 0) FROM {schema}.events";
+}

@@ -1,0 +1,30 @@
+namespace ComputeBank.EventStore.Tests.Conformance;
+
+public abstract partial class EventStoreConformance
+{
+    [Fact]
+    public async Task GivenFreshSchema_WhenTwoNodesMigrateAtOnce_ThenBothSucceedAndEachScriptIsAppliedOnce()
+    {
+        await ExecuteAsync("DROP SCHEMA IF EXISTS {schema}_twin CASCADE");
+        var options = new EventStoreOptions { ConnectionString = Database.ConnectionString, Schema = Schema + "_twin" };
+        await using var a = EventStore.Create(options, TestTypes.Registry());
+        await using var b = EventStore.Create(options, TestTypes.Registry());
+
+        await Task.WhenAll(a.MigrateAsync(Ct), b.MigrateAsync(Ct), a.MigrateAsync(Ct));
+
+        Assert.Equal(1, await ScalarAsync("SELECT count(*) FROM {schema}_twin.schema_versions"));
+        var appliedAt = await Database.ScalarAsync<string>($"SELECT applied_at::text FROM {Schema}_twin.schema_versions", Ct);
+        await b.MigrateAsync(Ct);
+        Assert.Equal(appliedAt, await Database.ScalarAsync<string>($"SELECT applied_at::text FROM {Schema}_twin.schema_versions", Ct));
+
+        await using var session = a.OpenSession();
+        session.StartStream("twin-1", "Account", [new Deposited(1)]);
+        await session.SaveChangesAsync(Ct);
+        Assert.Single(await b.ReadStreamAsync("twin-1", 1, Ct));
+    }
+
+    [Fact]
+    public void GivenSchemaNameWithQuotes_WhenCreatingStore_ThenItIsRejected() =>
+        Assert.Throws<ArgumentException>(() => EventStore.Create(
+            new EventStoreOptions { ConnectionString = Database.ConnectionString, Schema = "cb\"; DROP TABLE x; --" }, TestTypes.Registry()));
+}

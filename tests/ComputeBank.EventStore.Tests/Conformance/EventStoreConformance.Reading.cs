@@ -1,0 +1,74 @@
+namespace ComputeBank.EventStore.Tests.Conformance;
+
+public abstract partial class EventStoreConformance
+{
+    [Fact]
+    public async Task GivenHistory_WhenAggregatingAtAVersionOrTimestamp_ThenStateIsAsItWasThen()
+    {
+        var id = NewStreamId("travel");
+        await AppendAsync(id, ExpectedVersion.NoStream, new Deposited(100));
+        var second = await AppendAsync(id, ExpectedVersion.Exactly(1), new Withdrawn(30));
+        await Task.Delay(20, Ct);
+        await AppendAsync(id, ExpectedVersion.Exactly(2), new Deposited(5));
+
+        Assert.Equal(75, (await Store.AggregateStreamAsync<Balance>(id, TestTypes.Evolve, Ct))!.Total);
+        Assert.Equal(100, (await Store.AggregateStreamAsync<Balance>(id, TestTypes.Evolve, Ct, version: 1))!.Total);
+        Assert.Equal(70, (await Store.AggregateStreamAsync<Balance>(id, TestTypes.Evolve, Ct, version: 2))!.Total);
+        Assert.Equal(70, (await Store.AggregateStreamAsync<Balance>(id, TestTypes.Evolve, Ct, timestamp: second.Events[0].Timestamp))!.Total);
+        Assert.Null(await Store.AggregateStreamAsync<Balance>(id, TestTypes.Evolve, Ct, timestamp: second.Events[0].Timestamp.AddYears(-1)));
+
+        var stored = await Store.ReadStreamAsync(id, 1, Ct);
+        Assert.Equal(second.Events[0].Timestamp, stored[1].Timestamp);
+        Assert.Equal(second.Events[0].Sequence, stored[1].Sequence);
+    }
+
+    [Fact]
+    public async Task GivenV1EventInTheTable_WhenReading_ThenUpcasterTurnsItIntoV2AndHashStillVerifies()
+    {
+        var id = NewStreamId("upcast");
+        await ExecuteAsync(
+            $"SELECT {{schema}}.append_events(ARRAY['{id}'], ARRAY[NULL::text], ARRAY[0::bigint], ARRAY[1], ARRAY['V1.Renamed'], ARRAY['{{\"name\":\"Ada\"}}'::jsonb], ARRAY['{{}}'::jsonb])");
+
+        var events = await Store.ReadStreamAsync(id, 1, Ct);
+
+        var e = Assert.Single(events);
+        Assert.Equal("V2.Renamed", e.TypeName);
+        Assert.Equal(new Renamed("Ada", "upcast from V1"), e.Data);
+        Assert.Empty(await Store.VerifyHashChainsAsync(Ct, id));
+    }
+
+    [Fact]
+    public async Task GivenUnknownStoredType_WhenReading_ThenClearErrorNamesIt()
+    {
+        var id = NewStreamId("unknown");
+        await ExecuteAsync(
+            $"SELECT {{schema}}.append_events(ARRAY['{id}'], ARRAY[NULL::text], ARRAY[0::bigint], ARRAY[1], ARRAY['V9.Mystery'], ARRAY['{{}}'::jsonb], ARRAY['{{}}'::jsonb])");
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => Store.ReadStreamAsync(id, 1, Ct));
+        Assert.Contains("V9.Mystery", error.Message, StringComparison.Ordinal);
+        await ExecuteAsync($"DELETE FROM {{schema}}.events WHERE stream_id = '{id}'; DELETE FROM {{schema}}.streams WHERE id = '{id}'");
+    }
+
+    [Fact]
+    public async Task GivenEvents_WhenReadingTheGlobalFeed_ThenPagesFollowTheSequenceAndStreamAllSeesEverything()
+    {
+        var start = await ScalarAsync("SELECT coalesce(max(seq_id), 0) FROM {schema}.events");
+        var id = NewStreamId("feed");
+        await AppendAsync(id, ExpectedVersion.NoStream, [.. Enumerable.Range(1, 25).Select(i => new Deposited(i))]);
+
+        var first = await Store.ReadAllAsync(start, 10, Ct);
+        var second = await Store.ReadAllAsync(first[^1].Sequence, 10, Ct);
+        Assert.Equal(10, first.Count);
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => new Deposited(i)), first.Select(e => e.Data));
+        Assert.Equal(Enumerable.Range(11, 10).Select(i => new Deposited(i)), second.Select(e => e.Data));
+
+        var all = new List<StoredEvent>();
+        await foreach (var e in Store.StreamAllAsync(start, Ct))
+        {
+            all.Add(e);
+        }
+
+        Assert.Equal(Enumerable.Range(1, 25).Select(i => (long)i), all.Where(e => e.StreamId == id).Select(e => e.Version));
+        Assert.True(all.Select(e => e.Sequence).SequenceEqual(all.Select(e => e.Sequence).Order()));
+    }
+}
