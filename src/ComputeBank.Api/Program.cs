@@ -5,7 +5,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddComputeBank();
 
 var app = builder.Build();
-await app.UseComputeBankAsync();
+app.UseComputeBank();
 app.MapHealth();
 await app.RunAsync();
 

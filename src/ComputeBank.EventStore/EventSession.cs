@@ -113,7 +113,10 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
     public void StartStream(string streamId, string aggregateType, IReadOnlyList<object> events) =>
         Append(streamId, ExpectedVersion.NoStream, events, aggregateType);
 
-    public void Append(string streamId, ExpectedVersion expected, IReadOnlyList<object> events, string? aggregateType = null)
+    public void Append(string streamId, ExpectedVersion expected, IReadOnlyList<object> events, string? aggregateType = null) =>
+        Append(streamId, expected, events, aggregateType, null);
+
+    public void Append(string streamId, ExpectedVersion expected, IReadOnlyList<object> events, string? aggregateType, IReadOnlyList<EventMetadata>? eventMetadata)
     {
         ArgumentException.ThrowIfNullOrEmpty(streamId);
         ArgumentNullException.ThrowIfNull(events);
@@ -134,7 +137,12 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
             names[i] = store.Types.NameOf(events[i].GetType());
         }
 
-        _streams.Add(new PendingStream(streamId, aggregateType, expected.Value, events, names));
+        if (eventMetadata is not null && eventMetadata.Count != events.Count)
+        {
+            throw new ArgumentException("One metadata per event, or none.", nameof(eventMetadata));
+        }
+
+        _streams.Add(new PendingStream(streamId, aggregateType, expected.Value, events, names, eventMetadata));
     }
 
     public void StoreSnapshot(string streamId, long version, object state)
@@ -162,6 +170,60 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
     public async Task<AppendResult> SaveChangesAsync(CancellationToken ct)
     {
         EnsureOpen();
+        try
+        {
+            // Without an explicit transaction yet, the batch runs in PostgreSQL's implicit transaction (one Sync at the
+            // end): all of it commits or none of it, and the commit costs no extra round-trip.
+            var result = await SendPendingAsync(ct);
+            if (_transaction is not null)
+            {
+                await _transaction.CommitAsync(ct);
+            }
+
+            return result;
+        }
+        finally
+        {
+            await FinishAsync();
+        }
+    }
+
+    public async Task<AppendResult> FlushAsync(CancellationToken ct)
+    {
+        EnsureOpen();
+        await BeginAsync(ct);
+        try
+        {
+            return await SendPendingAsync(ct);
+        }
+        catch
+        {
+            await FinishAsync();
+            throw;
+        }
+    }
+
+    public async Task CommitAsync(CancellationToken ct)
+    {
+        EnsureOpen();
+        try
+        {
+            await SendPendingAsync(ct);
+            if (_transaction is not null)
+            {
+                await _transaction.CommitAsync(ct);
+            }
+        }
+        finally
+        {
+            await FinishAsync();
+        }
+    }
+
+    /// <summary>Runs the inline projections, then sends appends, snapshots and enqueued statements in one batch and
+    /// clears them. Does not commit.</summary>
+    private async Task<AppendResult> SendPendingAsync(CancellationToken ct)
+    {
         if (store.Inline.Length > 0 && _streams.Count > 0)
         {
             var pending = PendingEvents();
@@ -173,18 +235,10 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
 
         if (_streams.Count == 0 && _snapshots.Count == 0 && _enqueued.Count == 0)
         {
-            if (_transaction is not null)
-            {
-                await _transaction.CommitAsync(ct);
-            }
-
-            await FinishAsync();
             return AppendResult.Nothing;
         }
 
         using var activity = Telemetry.StartDbActivity("append", store.Schema);
-        // Without an explicit transaction yet, the batch runs in PostgreSQL's implicit transaction (one Sync at the
-        // end): all of it commits or none of it, and the commit costs no extra round-trip.
         _connection ??= await store.DataSource.OpenConnectionAsync(ct);
         await using var batch = new NpgsqlBatch(_connection, _transaction);
         if (_streams.Count > 0)
@@ -208,11 +262,9 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
                 }
             }
 
-            if (_transaction is not null)
-            {
-                await _transaction.CommitAsync(ct);
-            }
-
+            _streams.Clear();
+            _snapshots.Clear();
+            _enqueued.Clear();
             Telemetry.EventsAppended.Add(result.Events.Count);
             activity?.SetTag("computebank.eventstore.events", result.Events.Count);
             return result;
@@ -230,10 +282,6 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
         {
             throw new StreamLockTimeoutException(_streams.ConvertAll(s => s.StreamId), e);
-        }
-        finally
-        {
-            await FinishAsync();
         }
     }
 
@@ -267,7 +315,7 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
                 var evt = stream.Events[i];
                 types[e] = stream.TypeNames[i];
                 data[e] = JsonSerializer.Serialize(evt, evt.GetType(), store.Json);
-                metadataJson[e] = sharedMetadata;
+                metadataJson[e] = stream.Metadata is null ? sharedMetadata : EventStore.SerializeMetadata(stream.Metadata[i]);
             }
         }
 
@@ -312,7 +360,7 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
             for (var i = 0; i < stream.Events.Count; i++)
             {
                 long? version = stream.Expected < 0 ? null : stream.Expected + i + 1;
-                pending.Add(new PendingEvent(stream.StreamId, version, stream.TypeNames[i], stream.Events[i], metadata));
+                pending.Add(new PendingEvent(stream.StreamId, version, stream.TypeNames[i], stream.Events[i], stream.Metadata?[i] ?? metadata));
             }
         }
 
@@ -362,5 +410,6 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
         return command;
     }
 
-    private sealed record PendingStream(string StreamId, string? AggregateType, long Expected, IReadOnlyList<object> Events, string[] TypeNames);
+    private sealed record PendingStream(
+        string StreamId, string? AggregateType, long Expected, IReadOnlyList<object> Events, string[] TypeNames, IReadOnlyList<EventMetadata>? Metadata);
 }

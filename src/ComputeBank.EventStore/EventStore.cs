@@ -46,7 +46,7 @@ public sealed class EventStore : IAsyncDisposable
     }
 
     /// <summary>
-    /// Creates a store. Nothing touches the database until <see cref="MigrateAsync"/> or the first operation.
+    /// Creates a store. Nothing touches the database until <see cref="MigrateAsync(CancellationToken)"/> or the first operation.
     /// <paramref name="inline"/> projections run inside every append's transaction, in the order given.
     /// </summary>
     public static EventStore Create(EventStoreOptions options, EventTypeRegistry types, params IInlineProjection[] inline) =>
@@ -90,6 +90,11 @@ public sealed class EventStore : IAsyncDisposable
     /// (an advisory lock serialises them); a call on an up-to-date schema changes nothing.
     /// </summary>
     public Task MigrateAsync(CancellationToken ct) => Migrator.MigrateAsync(DataSource, Schema, _logger, ct);
+
+    /// <summary>Applies the store's scripts, then each module's embedded <c>Scripts/NNNN_*.sql</c> (numbered from 0001,
+    /// versioned per module), all in one advisory-locked transaction.</summary>
+    public Task MigrateAsync(CancellationToken ct, params IReadOnlyList<MigrationModule> modules) =>
+        Migrator.MigrateAsync(DataSource, Schema, _logger, ct, modules);
 
     /// <summary>Opens a unit of work: one transaction, begun on first use. <paramref name="metadata"/> is stamped on every event it appends.</summary>
     public IEventSession OpenSession(EventMetadata? metadata = null) => new EventSession(this, metadata ?? EventMetadata.Empty);

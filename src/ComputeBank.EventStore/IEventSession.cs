@@ -29,6 +29,10 @@ public interface IEventSession : IAsyncDisposable
     /// <summary>Appends events to a stream if it is at <paramref name="expected"/> at commit time. One append per stream per session.</summary>
     void Append(string streamId, ExpectedVersion expected, IReadOnlyList<object> events, string? aggregateType = null);
 
+    /// <summary>Like <see cref="Append(string, ExpectedVersion, IReadOnlyList{object}, string?)"/>, with metadata per event
+    /// (a group commit writes events of many commands, each with its own correlation and causation).</summary>
+    void Append(string streamId, ExpectedVersion expected, IReadOnlyList<object> events, string? aggregateType, IReadOnlyList<EventMetadata> metadata);
+
     /// <summary>
     /// Stores <paramref name="state"/> as the stream's snapshot at <paramref name="version"/> in the same batch. The
     /// state's CLR type must be registered in the <see cref="EventTypeRegistry"/>; its name is stored with the row so
@@ -45,6 +49,16 @@ public interface IEventSession : IAsyncDisposable
     /// not match and <see cref="StreamLockTimeoutException"/> on a lock timeout; either way nothing is written.
     /// </summary>
     Task<AppendResult> SaveChangesAsync(CancellationToken ct);
+
+    /// <summary>
+    /// Sends everything pending in one batch inside the session's transaction WITHOUT committing, and returns what was
+    /// appended (versions, sequences). Statements enqueued afterwards go with <see cref="CommitAsync"/>: a caller can
+    /// write rows that depend on the sequence numbers (an operation log's answers) in the same transaction.
+    /// </summary>
+    Task<AppendResult> FlushAsync(CancellationToken ct);
+
+    /// <summary>Sends what is still pending (one batch) and commits the session's transaction.</summary>
+    Task CommitAsync(CancellationToken ct);
 }
 
 /// <summary>A projection that runs inside the append's transaction and adds its writes to the commit batch via <see cref="IEventSession.Enqueue"/>.</summary>

@@ -14,11 +14,11 @@ internal static class Migrator
 {
     private const string SchemaToken = "__schema__";
 
-    private static readonly IReadOnlyList<(int Version, string Name, string Sql)> Scripts = LoadScripts();
+    private static readonly IReadOnlyList<(int Version, string Name, string Sql)> Scripts = LoadScripts(typeof(Migrator).Assembly, firstVersion: 0);
 
     public static int LatestVersion => Scripts[^1].Version;
 
-    public static async Task MigrateAsync(NpgsqlDataSource dataSource, string schema, ILogger logger, CancellationToken ct)
+    public static async Task MigrateAsync(NpgsqlDataSource dataSource, string schema, ILogger logger, CancellationToken ct, IReadOnlyList<MigrationModule>? modules = null)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -47,6 +47,11 @@ internal static class Migrator
             await record.ExecuteNonQueryAsync(ct);
         }
 
+        foreach (var module in modules ?? [])
+        {
+            await MigrateModuleAsync(connection, transaction, schema, module, logger, ct);
+        }
+
         await transaction.CommitAsync(ct);
         if (applied < LatestVersion)
         {
@@ -72,9 +77,36 @@ internal static class Migrator
         await command.ExecuteNonQueryAsync(ct);
     }
 
-    private static List<(int, string, string)> LoadScripts()
+    private static async Task MigrateModuleAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string schema, MigrationModule module, ILogger logger, CancellationToken ct)
     {
-        var assembly = typeof(Migrator).Assembly;
+        int applied;
+        await using (var current = new NpgsqlCommand($"SELECT coalesce(max(version), 0) FROM {Quote(schema)}.module_versions WHERE module = $1", connection, transaction))
+        {
+            current.Parameters.Add(new NpgsqlParameter<string> { TypedValue = module.Name });
+            applied = (int)(await current.ExecuteScalarAsync(ct))!;
+        }
+
+        var scripts = LoadScripts(module.Assembly, firstVersion: 1);
+        foreach (var (version, name, sql) in scripts.Where(s => s.Version > applied))
+        {
+            await ExecuteScriptAsync(connection, transaction, sql, schema, ct);
+            await using var record = new NpgsqlCommand(
+                $"INSERT INTO {Quote(schema)}.module_versions (module, version, script) VALUES ($1, $2, $3)", connection, transaction);
+            record.Parameters.Add(new NpgsqlParameter<string> { TypedValue = module.Name });
+            record.Parameters.Add(new NpgsqlParameter<int> { TypedValue = version });
+            record.Parameters.Add(new NpgsqlParameter<string> { TypedValue = name });
+            await record.ExecuteNonQueryAsync(ct);
+        }
+
+        if (scripts.Count > 0 && applied < scripts[^1].Version)
+        {
+            Log.Migrated(logger, schema + "/" + module.Name, applied, scripts[^1].Version);
+        }
+    }
+
+    private static List<(int Version, string Name, string Sql)> LoadScripts(System.Reflection.Assembly assembly, int firstVersion)
+    {
         var scripts = new List<(int Version, string Name, string Sql)>();
         foreach (var resource in assembly.GetManifestResourceNames().Where(n => n.EndsWith(".sql", StringComparison.Ordinal)))
         {
@@ -87,9 +119,10 @@ internal static class Migrator
         }
 
         scripts.Sort((a, b) => a.Version.CompareTo(b.Version));
-        if (scripts.Count < 2 || scripts[0].Version != 0 || scripts.Select((s, i) => s.Version != i).Any(gap => gap))
+        if ((firstVersion == 0 && scripts.Count < 2) || scripts.Select((s, i) => s.Version != i + firstVersion).Any(gap => gap))
         {
-            throw new InvalidOperationException("Embedded migration scripts must be numbered 0000, 0001, ... without gaps.");
+            throw new InvalidOperationException(
+                $"Embedded migration scripts of {assembly.GetName().Name} must be numbered {firstVersion:0000}, {firstVersion + 1:0000}, ... without gaps.");
         }
 
         return scripts;

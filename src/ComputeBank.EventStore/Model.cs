@@ -78,6 +78,24 @@ public sealed record AppendedEvent(long Sequence, string StreamId, long Version,
 public sealed record AppendResult(IReadOnlyDictionary<string, long> StreamVersions, IReadOnlyList<AppendedEvent> Events)
 {
     internal static AppendResult Nothing { get; } = new(new Dictionary<string, long>(), []);
+
+    /// <summary>The commit timestamp the events were stamped with (null when nothing was appended).</summary>
+    public DateTimeOffset? Timestamp => Events.Count > 0 ? Events[0].Timestamp : null;
+
+    /// <summary>The global sequence of the event at <paramref name="version"/> of <paramref name="streamId"/>; 0 when it
+    /// was not appended by this call.</summary>
+    public long SequenceOf(string streamId, long version)
+    {
+        foreach (var appended in Events)
+        {
+            if (appended.Version == version && appended.StreamId == streamId)
+            {
+                return appended.Sequence;
+            }
+        }
+
+        return 0;
+    }
 }
 
 /// <summary>What kind of damage the hash-chain verifier found.</summary>
@@ -102,3 +120,7 @@ public enum ChainBreakKind
 /// <param name="Detail">A human-readable description.</param>
 /// <param name="Version">The first version at which the chain is broken (for a tail mismatch: the stream row's version).</param>
 public sealed record ChainBreak(string StreamId, long Version, ChainBreakKind Kind, string Detail);
+
+/// <summary>A module whose schema lives beside the store's: its name (the key its versions are recorded under) and the
+/// assembly that embeds its <c>Scripts/NNNN_name.sql</c> files, in which <c>__schema__</c> stands for the store's schema.</summary>
+public sealed record MigrationModule(string Name, System.Reflection.Assembly Assembly);

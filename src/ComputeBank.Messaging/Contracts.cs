@@ -76,7 +76,7 @@ public sealed record CommandReply(int Status, JsonObject Body, bool Replayed = f
 /// Decides one command type. Registered per command type on the <see cref="CommandBus"/>; handlers are pure: the bus
 /// loads the streams they ask for, calls <see cref="Decide"/> in arrival order within a group commit, and writes.
 /// </summary>
-public interface ICommandHandler<in TCommand>
+public interface ICommandHandler<TCommand>
     where TCommand : class
 {
     /// <summary>Stream ids to load before deciding. Asked again with what is loaded until nothing new is asked.</summary>

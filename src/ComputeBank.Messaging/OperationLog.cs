@@ -15,7 +15,7 @@ internal sealed class OperationLog(string schema)
 
     private readonly string _insert =
         $"INSERT INTO {schema}.operations (operation_id, command_type, fingerprint, status, response) " +
-        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::jsonb[])";
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::json[])";
 
     public async Task<Dictionary<string, OperationRecord>> FindAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyCollection<string> operationIds, CancellationToken cancellationToken)

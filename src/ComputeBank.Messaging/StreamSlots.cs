@@ -149,7 +149,7 @@ internal sealed class StreamSlots(IEventSession session, IStreamFolder folder, H
     {
         CorrelationId = envelope.CorrelationId,
         CausationId = envelope.CausationId ?? envelope.OperationId,
-        UserId = envelope.UserId,
+        User = envelope.UserId,
         Headers = new Dictionary<string, string>(StringComparer.Ordinal) { ["operationId"] = envelope.OperationId },
     };
 

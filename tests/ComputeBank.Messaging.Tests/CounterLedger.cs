@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using ComputeBank.EventStore;
-using ComputeBank.Messaging;
 
 namespace ComputeBank.Messaging.Tests;
 

@@ -14,7 +14,7 @@ public sealed record CommandContext(DateTimeOffset Now, string? UserId, string? 
 public sealed record CommandKind(string Type, int SuccessStatus, Func<Fields, CommandContext, LedgerCommand?> Read)
 {
     /// <summary>An operation id from a body field, or from the Idempotency-Key header, or else <paramref name="fallback"/>.</summary>
-    internal static OperationId? OperationIdOf(Fields fields, CommandContext context, string field, Func<string>? fallback = null)
+    public static OperationId? OperationIdOf(Fields fields, CommandContext context, string field, Func<string>? fallback = null)
     {
         if (fields.Text(field, required: false) is not null)
         {

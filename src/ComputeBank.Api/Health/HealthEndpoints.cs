@@ -1,3 +1,4 @@
+using ComputeBank.Api.Hosting;
 using Npgsql;
 
 namespace ComputeBank.Api.Health;
@@ -14,10 +15,10 @@ public static class HealthEndpoints
         return endpoints;
     }
 
-    private static async Task<IResult> ReadyAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    private static async Task<IResult> ReadyAsync(NpgsqlDataSource dataSource, SchemaMigration schema, CancellationToken cancellationToken)
     {
         var database = await CheckDatabaseAsync(dataSource, cancellationToken);
-        var checks = new[] { database };
+        var checks = new[] { database, new HealthCheck("schema", schema.IsCurrent, schema.LastError) };
         var ready = checks.All(c => c.Healthy);
         return Results.Json(new HealthReport(ready ? "ready" : "not_ready", checks),
             statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);

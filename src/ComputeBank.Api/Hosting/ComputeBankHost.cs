@@ -43,17 +43,17 @@ public static class ComputeBankHost
             sp.GetServices<IStateProjection>(),
             busOptions,
             sp.GetRequiredService<ILogger<CommandBus>>()));
+        services.AddSingleton<SchemaMigration>();
+        services.AddHostedService(sp => sp.GetRequiredService<SchemaMigration>());
         services.AddProblemDetails();
         services.AddOpenApi();
         return builder;
     }
 
-    public static async Task<WebApplication> UseComputeBankAsync(this WebApplication app)
+    public static WebApplication UseComputeBank(this WebApplication app)
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        await app.Services.GetRequiredService<EventStore.EventStore>().MigrateAsync(
-            app.Lifetime.ApplicationStopping, LedgerTypes.Modules);
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapLedger();
         return app;

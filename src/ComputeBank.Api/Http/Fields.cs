@@ -8,7 +8,7 @@ namespace ComputeBank.Api.Http;
 /// Reads the fields of a JSON request body one by one, collecting every problem as <c>errors: { field: [messages] }</c>
 /// instead of stopping at the first. Amounts are read from the raw token text, never through a double.
 /// </summary>
-internal sealed class Fields
+public sealed class Fields
 {
     public const int MaxTextLength = 256;
 

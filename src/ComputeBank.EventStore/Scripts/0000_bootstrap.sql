@@ -7,3 +7,13 @@ CREATE TABLE IF NOT EXISTS __schema__.schema_versions (
     script      text        NOT NULL,
     applied_at  timestamptz NOT NULL DEFAULT now()
 );
+
+-- Scripts of the modules built around the store (the command bus's operation log, the read models), each numbered
+-- on its own from 0001 and recorded here under the module's name.
+CREATE TABLE IF NOT EXISTS __schema__.module_versions (
+    module      text        NOT NULL,
+    version     integer     NOT NULL,
+    script      text        NOT NULL,
+    applied_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (module, version)
+);

@@ -5,6 +5,6 @@ CREATE TABLE IF NOT EXISTS __schema__.operations (
     command_type  text        NOT NULL,
     fingerprint   text        NOT NULL,
     status        integer     NOT NULL,
-    response      jsonb       NOT NULL,
+    response      json        NOT NULL,  -- json, not jsonb: a replay answers the very same bytes
     recorded_at   timestamptz NOT NULL DEFAULT now()
 );

@@ -3,14 +3,15 @@ using ComputeBank.Domain;
 namespace ComputeBank.Api.Features.CapturingHolds;
 
 /// <summary>POST /api/v1/holds/{holdId}/capture: posts all (or <c>hours</c>) of a pending hold and releases the rest.
-/// A hold is captured at most once, so its operation id is <c>capture:{holdId}</c> unless the client names one.</summary>
+/// Its operation id comes from the <c>Idempotency-Key</c> header or an <c>operationId</c> field; without either a retry
+/// cannot capture twice (a captured hold is no longer pending) but answers <c>hold_not_pending</c> instead of a replay.</summary>
 public static class CaptureHoldEndpoint
 {
     public static readonly CommandKind Kind = new("hold-capture", StatusCodes.Status200OK, (fields, context) =>
     {
         var holdId = fields.Value<OperationId>("holdId");
         var hours = fields.Hours(required: false);
-        var operationId = CommandKind.OperationIdOf(fields, context, "operationId", () => "capture:" + holdId);
+        var operationId = CommandKind.OperationIdOf(fields, context, "operationId", () => "capture:" + Guid.NewGuid().ToString("N"));
         return holdId is null || operationId is null || !fields.IsValid ? null : new CaptureHold(operationId, holdId, hours, context.Now);
     });
 

@@ -7,7 +7,7 @@ using Npgsql;
 namespace ComputeBank.Api.Features.ClosingPeriods;
 
 /// <summary>POST /api/v1/periods/{period}/close: operator closes a period with <c>expire</c> or <c>rollover</c>
-/// (operation id <c>close-period:{period}</c> unless the client names one).</summary>
+/// (operation id from <c>Idempotency-Key</c> or <c>operationId</c>; a period closes once either way).</summary>
 public static class ClosePeriodEndpoint
 {
     private static readonly Dictionary<string, PeriodClosePolicy> Policies = new(StringComparer.Ordinal)
@@ -21,7 +21,7 @@ public static class ClosePeriodEndpoint
         var period = fields.Period();
         var policy = fields.Choice("policy", Policies);
         var rolloverTo = fields.Period("rolloverTo", required: policy == PeriodClosePolicy.Rollover);
-        var operationId = CommandKind.OperationIdOf(fields, context, "operationId", () => "close-period:" + period);
+        var operationId = CommandKind.OperationIdOf(fields, context, "operationId", () => "close-period:" + Guid.NewGuid().ToString("N"));
         return period is null || policy is null || operationId is null || !fields.IsValid
             ? null
             : new ClosePeriod(operationId, period, policy.Value, rolloverTo, [], context.Now);

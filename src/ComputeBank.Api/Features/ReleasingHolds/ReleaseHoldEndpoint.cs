@@ -2,13 +2,13 @@ using ComputeBank.Domain;
 
 namespace ComputeBank.Api.Features.ReleasingHolds;
 
-/// <summary>POST /api/v1/holds/{holdId}/release: releases a pending hold (operation id <c>release:{holdId}</c> by default).</summary>
+/// <summary>POST /api/v1/holds/{holdId}/release: releases a pending hold (operation id from <c>Idempotency-Key</c> or <c>operationId</c>).</summary>
 public static class ReleaseHoldEndpoint
 {
     public static readonly CommandKind Kind = new("hold-release", StatusCodes.Status200OK, (fields, context) =>
     {
         var holdId = fields.Value<OperationId>("holdId");
-        var operationId = CommandKind.OperationIdOf(fields, context, "operationId", () => "release:" + holdId);
+        var operationId = CommandKind.OperationIdOf(fields, context, "operationId", () => "release:" + Guid.NewGuid().ToString("N"));
         return holdId is null || operationId is null ? null : new ReleaseHold(operationId, holdId, context.Now);
     });
 

@@ -1,0 +1,57 @@
+using ComputeBank.Api.Ledger;
+
+namespace ComputeBank.Api.Hosting;
+
+/// <summary>
+/// Applies the schema at start-up (advisory-locked, so several nodes may start at once). If the database cannot be
+/// reached, the host still starts, answers <c>/health/ready</c> with 503, and keeps trying every few seconds, so that a
+/// database that comes up later is picked up without a restart.
+/// </summary>
+public sealed partial class SchemaMigration(EventStore.EventStore store, ILogger<SchemaMigration> logger) : BackgroundService
+{
+    private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(3);
+    private volatile bool _current;
+    private volatile string? _lastError = "not applied yet";
+
+    /// <summary>Whether the schema has been brought to the version this build expects.</summary>
+    public bool IsCurrent => _current;
+
+    public string? LastError => _lastError;
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // The first attempt runs before the host takes requests, so a healthy start serves a migrated database.
+        await TryMigrateAsync(cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!_current && !stoppingToken.IsCancellationRequested)
+        {
+            await Task.Delay(RetryInterval, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            if (!stoppingToken.IsCancellationRequested)
+            {
+                await TryMigrateAsync(stoppingToken);
+            }
+        }
+    }
+
+    private async Task TryMigrateAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await store.MigrateAsync(cancellationToken, LedgerTypes.Modules);
+            _current = true;
+            _lastError = null;
+        }
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            _lastError = ex.Message;
+            LogMigrationFailed(logger, ex.Message);
+        }
+    }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Schema migration failed ({Reason}); the service is not ready and retries in a few seconds")]
+    private static partial void LogMigrationFailed(ILogger logger, string reason);
+}
