@@ -69,7 +69,8 @@ public sealed class PostgresCluster : IAsyncDisposable
     /// <summary>Terminates every backend of the ledger database (the service's pooled connections).</summary>
     public async Task<int> TerminateBackendsAsync()
     {
-        await using var connection = new NpgsqlConnection(ConnectionString("postgres"));
+        // Unpooled: after a database restart a pooled connection would be a dead one.
+        await using var connection = new NpgsqlConnection(ConnectionString("postgres") + ";Pooling=false");
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = 'ledger' AND pid <> pg_backend_pid()", connection);
