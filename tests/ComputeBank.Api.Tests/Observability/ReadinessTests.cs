@@ -5,6 +5,7 @@ using ComputeBank.Api.Health;
 using ComputeBank.EventStore;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace ComputeBank.Api.Tests.Observability;
