@@ -238,7 +238,8 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
             return AppendResult.Nothing;
         }
 
-        using var activity = Telemetry.StartDbActivity("append", store.Schema);
+        // "append" when events go out; a batch of only snapshots and enqueued statements (the operation log) is a "batch".
+        using var activity = Telemetry.StartDbActivity(_streams.Count > 0 ? "append" : "batch", store.Schema);
         if (activity is not null && _streams.Count > 0)
         {
             activity.SetTag(Telemetry.StreamIdsTag, _streams.ConvertAll(s => s.StreamId).ToArray());

@@ -80,15 +80,17 @@ public sealed class ProjectionDaemon : IAsyncDisposable
     /// <summary>Stops every loop after its current page and gives up leadership.</summary>
     public async Task StopAsync(CancellationToken ct)
     {
-        if (_stopping is null)
+        // Two stops may race (the host's shutdown and its disposal): only the first cancels and disposes.
+        var stopping = Interlocked.Exchange(ref _stopping, null);
+        if (stopping is null)
         {
+            await Task.WhenAll(_loops).WaitAsync(ct);
             return;
         }
 
-        await _stopping.CancelAsync();
+        await stopping.CancelAsync();
         await Task.WhenAll(_loops).WaitAsync(ct);
-        _stopping.Dispose();
-        _stopping = null;
+        stopping.Dispose();
     }
 
     /// <summary>Whether this node currently leads <paramref name="projection"/>.</summary>

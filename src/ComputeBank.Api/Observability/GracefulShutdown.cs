@@ -37,8 +37,12 @@ internal sealed class ShutdownGateMiddleware(RequestDelegate next, ShutdownGate 
 /// the command bus commits and answers whatever is still queued, then the projection daemon (when one runs) gives up
 /// its leadership locks so another node takes over at once. All of it within <see cref="HostOptions.ShutdownTimeout"/>.
 /// </summary>
-internal sealed class GracefulShutdown(IServiceProvider services, ILogger<GracefulShutdown> logger) : IHostedLifecycleService
+internal sealed class GracefulShutdown(CommandBus bus, IServiceProvider services, ILogger<GracefulShutdown> logger) : IHostedLifecycleService
 {
+    // Resolved at start: a host may be stopped again after its container is disposed (test factories do).
+    private readonly ProjectionDaemon? _daemon = services.GetService<ProjectionDaemon>();
+    private int _stopped;
+
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -55,13 +59,17 @@ internal sealed class GracefulShutdown(IServiceProvider services, ILogger<Gracef
 
     public async Task StoppedAsync(CancellationToken cancellationToken)
     {
-        var bus = services.GetRequiredService<CommandBus>();
+        if (Interlocked.Exchange(ref _stopped, 1) == 1)
+        {
+            return;
+        }
+
         try
         {
             await bus.DisposeAsync().AsTask().WaitAsync(cancellationToken);
-            if (services.GetService<ProjectionDaemon>() is { } daemon)
+            if (_daemon is not null)
             {
-                await daemon.StopAsync(cancellationToken);
+                await _daemon.StopAsync(cancellationToken);
             }
 
             ApiLog.Drained(logger);

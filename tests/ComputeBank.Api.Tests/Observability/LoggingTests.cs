@@ -33,6 +33,10 @@ public sealed class LoggingTests : IAsyncLifetime
         answer.ShouldBe(System.Net.HttpStatusCode.Created);
         Assert.NotEmpty(capture.Lines);
         Assert.DoesNotContain(capture.Lines, l => l.Contains(Token, StringComparison.Ordinal));
+        // Npgsql logs connection strings at debug level; the password must never be among them.
+        var password = new Npgsql.NpgsqlConnectionStringBuilder(_database.ConnectionString).Password;
+        Assert.False(string.IsNullOrEmpty(password));
+        Assert.DoesNotContain(capture.Lines, l => l.Contains(password, StringComparison.Ordinal));
     }
 
     [Fact]

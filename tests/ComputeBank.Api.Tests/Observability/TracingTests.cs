@@ -24,7 +24,7 @@ public sealed class TracingTests(TelemetryApiFactory factory) : IClassFixture<Te
         Assert.Equal(callerSpan, server.ParentSpanId);
         var handling = Assert.Single(spans, s => s.ParentSpanId == server.SpanId && s.Source.Name == "ComputeBank.Messaging");
         var commit = Assert.Single(spans, s => s.ParentSpanId == handling.SpanId);
-        var append = Assert.Single(spans, s => s.ParentSpanId == commit.SpanId && s.Source.Name == "ComputeBank.EventStore");
+        var append = Assert.Single(spans, s => s.ParentSpanId == commit.SpanId && s.DisplayName == "append");
         Assert.Equal("deposit", handling.GetTagItem("computebank.command.type"));
         Assert.Equal("trace-deposit-1", handling.GetTagItem("messaging.message.id"));
         Assert.Contains(commit.Links, l => l.Context.SpanId == handling.SpanId);
