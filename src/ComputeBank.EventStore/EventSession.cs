@@ -9,7 +9,8 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
     private const string ConcurrencySqlState = "CB409";
 
     private readonly List<PendingStream> _streams = [];
-    private readonly List<NpgsqlBatchCommand> _snapshots = [];
+    // Keyed by stream: the last snapshot stored for a stream in a session wins (one row per stream per statement).
+    private readonly Dictionary<string, (long Version, string Type, string Data)> _snapshots = new(StringComparer.Ordinal);
     private readonly List<NpgsqlBatchCommand> _enqueued = [];
     private NpgsqlConnection? _connection;
     private NpgsqlTransaction? _transaction;
@@ -152,12 +153,7 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(version);
         EnsureOpen();
         var type = state.GetType();
-        _snapshots.Add(Command(
-            store.Statements.StoreSnapshot,
-            new NpgsqlParameter<string> { TypedValue = streamId },
-            new NpgsqlParameter<long> { TypedValue = version },
-            new NpgsqlParameter<string> { TypedValue = store.Types.NameOf(type) },
-            new NpgsqlParameter<string> { NpgsqlDbType = NpgsqlDbType.Jsonb, TypedValue = JsonSerializer.Serialize(state, type, store.Json) }));
+        _snapshots[streamId] = (version, store.Types.NameOf(type), JsonSerializer.Serialize(state, type, store.Json));
     }
 
     public void Enqueue(NpgsqlBatchCommand command)
@@ -252,7 +248,18 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
             batch.BatchCommands.Add(AppendCommand());
         }
 
-        foreach (var command in _snapshots.Concat(_enqueued))
+        if (_snapshots.Count > 0)
+        {
+            // One statement for every snapshot of the batch: a group commit writes hundreds.
+            batch.BatchCommands.Add(Command(
+                store.Statements.StoreSnapshot,
+                new NpgsqlParameter<string[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, TypedValue = [.. _snapshots.Keys] },
+                new NpgsqlParameter<long[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, TypedValue = [.. _snapshots.Values.Select(x => x.Version)] },
+                new NpgsqlParameter<string[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, TypedValue = [.. _snapshots.Values.Select(x => x.Type)] },
+                new NpgsqlParameter<string[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb, TypedValue = [.. _snapshots.Values.Select(x => x.Data)] }));
+        }
+
+        foreach (var command in _enqueued)
         {
             batch.BatchCommands.Add(command);
         }

@@ -86,16 +86,11 @@ public sealed record AppendResult(IReadOnlyDictionary<string, long> StreamVersio
     /// was not appended by this call.</summary>
     public long SequenceOf(string streamId, long version)
     {
-        foreach (var appended in Events)
-        {
-            if (appended.Version == version && appended.StreamId == streamId)
-            {
-                return appended.Sequence;
-            }
-        }
-
-        return 0;
+        _index ??= Events.ToDictionary(e => (e.StreamId, e.Version), e => e.Sequence);
+        return _index.GetValueOrDefault((streamId, version));
     }
+
+    private Dictionary<(string, long), long>? _index;
 }
 
 /// <summary>What kind of damage the hash-chain verifier found.</summary>

@@ -12,7 +12,8 @@ internal sealed class Sql(string schema)
 
     public string StoreSnapshot { get; } =
         $"""
-        INSERT INTO {schema}.snapshots AS t (stream_id, version, type, data) VALUES ($1, $2, $3, $4)
+        INSERT INTO {schema}.snapshots AS t (stream_id, version, type, data)
+        SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::jsonb[])
         ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, type = excluded.type, data = excluded.data, created_at = now()
         WHERE t.version < excluded.version
         """;
