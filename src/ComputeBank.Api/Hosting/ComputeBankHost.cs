@@ -1,5 +1,6 @@
 using ComputeBank.Api.Features;
 using ComputeBank.Api.Ledger;
+using ComputeBank.Api.Observability;
 using ComputeBank.Api.Projections;
 using ComputeBank.Domain;
 using ComputeBank.EventStore;
@@ -45,6 +46,7 @@ public static class ComputeBankHost
             sp.GetRequiredService<ILogger<CommandBus>>()));
         services.AddSingleton<SchemaMigration>();
         services.AddHostedService(sp => sp.GetRequiredService<SchemaMigration>());
+        builder.AddObservability();
         services.AddProblemDetails();
         services.AddOpenApi();
         return builder;
@@ -54,6 +56,7 @@ public static class ComputeBankHost
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseShutdownGate();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapLedger();
         return app;
