@@ -33,7 +33,8 @@ public static class ComputeBankHost
         services.AddSingleton(sp => EventStore.EventStore.Create(
             new EventStoreOptions { ConnectionString = connectionString, Schema = schema, Json = DomainJson.Options },
             LedgerTypes.Registry(),
-            sp.GetRequiredService<ILoggerFactory>()));
+            sp.GetRequiredService<ILoggerFactory>(),
+            [.. sp.GetServices<IInlineProjection>()]));
         services.AddSingleton(sp => sp.GetRequiredService<EventStore.EventStore>().DataSource);
         services.AddSingleton<IStateProjection>(new AccountBucketsProjection(schema));
         services.AddSingleton(sp => new CommandBus(
@@ -45,6 +46,7 @@ public static class ComputeBankHost
             sp.GetRequiredService<ILogger<CommandBus>>()));
         services.AddSingleton<SchemaMigration>();
         services.AddHostedService(sp => sp.GetRequiredService<SchemaMigration>());
+        services.AddDurableMessaging(builder.Configuration, schema);
         services.AddProblemDetails();
         services.AddOpenApi();
         return builder;

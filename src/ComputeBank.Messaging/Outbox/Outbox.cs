@@ -99,10 +99,6 @@ public sealed record OutboxDelivery(long Id, string EventId, string Subscriber, 
 /// </summary>
 public sealed class OutboxStore(NpgsqlDataSource dataSource, string schema)
 {
-    private readonly string _insert =
-        $"INSERT INTO {schema}.outbox (event_id, subscriber, event_type, payload) " +
-        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) ON CONFLICT (event_id, subscriber) DO NOTHING";
-
     private readonly string _claim =
         $"UPDATE {schema}.outbox o SET attempts = o.attempts + 1, available_at = $2, locked_until = $2, owner = $3, lease_token = $4 " +
         $"FROM (SELECT id FROM {schema}.outbox WHERE status = 'pending' AND available_at <= $1 ORDER BY available_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) picked " +
@@ -117,27 +113,7 @@ public sealed class OutboxStore(NpgsqlDataSource dataSource, string schema)
     private readonly string _nextDue = $"SELECT min(available_at) FROM {schema}.outbox WHERE status = 'pending'";
 
     /// <summary>The LISTEN/NOTIFY channel relays wait on.</summary>
-    public string Channel { get; } = schema + "_outbox";
-
-    /// <summary>Statements that store events for every subscriber that wants them, and wake the relays on commit.</summary>
-    public IEnumerable<NpgsqlBatchCommand> InsertStatements(IReadOnlyList<IntegrationEvent> events, IReadOnlyList<WebhookSubscriber> subscribers)
-    {
-        var rows = events.SelectMany(e => subscribers.Where(s => s.Wants(e.EventType)).Select(s => (Event: e, Subscriber: s.Key))).ToList();
-        if (rows.Count == 0)
-        {
-            yield break;
-        }
-
-        var insert = new NpgsqlBatchCommand(_insert);
-        insert.Parameters.Add(Text(rows.Select(r => r.Event.EventId)));
-        insert.Parameters.Add(Text(rows.Select(r => r.Subscriber)));
-        insert.Parameters.Add(Text(rows.Select(r => r.Event.EventType)));
-        insert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Event.Payload.ToJsonString()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
-        yield return insert;
-        var notify = new NpgsqlBatchCommand("SELECT pg_notify($1, '')");
-        notify.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Channel });
-        yield return notify;
-    }
+    public string Channel { get; } = OutboxWriter.ChannelOf(schema);
 
     public async Task<IReadOnlyList<OutboxDelivery>> ClaimAsync(string owner, int limit, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -192,6 +168,39 @@ public sealed class OutboxStore(NpgsqlDataSource dataSource, string schema)
         await using var command = dataSource.CreateCommand(_nextDue);
         var value = await command.ExecuteScalarAsync(cancellationToken);
         return value is DateTime due ? new DateTimeOffset(DateTime.SpecifyKind(due, DateTimeKind.Utc)) : null;
+    }
+
+    private static NpgsqlParameter Text(IEnumerable<string> values) => new() { Value = values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
+}
+
+/// <summary>Builds the statements that put integration events into the outbox inside a command's transaction (no
+/// connection of its own, so the event store's inline projections can use it).</summary>
+public sealed class OutboxWriter(string schema)
+{
+    private readonly string _insert =
+        $"INSERT INTO {schema}.outbox (event_id, subscriber, event_type, payload) " +
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) ON CONFLICT (event_id, subscriber) DO NOTHING";
+
+    public static string ChannelOf(string schema) => schema + "_outbox";
+
+    /// <summary>Statements that store events for every subscriber that wants them, and wake the relays on commit.</summary>
+    public IEnumerable<NpgsqlBatchCommand> InsertStatements(IReadOnlyList<IntegrationEvent> events, IReadOnlyList<WebhookSubscriber> subscribers)
+    {
+        var rows = events.SelectMany(e => subscribers.Where(s => s.Wants(e.EventType)).Select(s => (Event: e, Subscriber: s.Key))).ToList();
+        if (rows.Count == 0)
+        {
+            yield break;
+        }
+
+        var insert = new NpgsqlBatchCommand(_insert);
+        insert.Parameters.Add(Text(rows.Select(r => r.Event.EventId)));
+        insert.Parameters.Add(Text(rows.Select(r => r.Subscriber)));
+        insert.Parameters.Add(Text(rows.Select(r => r.Event.EventType)));
+        insert.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Event.Payload.ToJsonString()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+        yield return insert;
+        var notify = new NpgsqlBatchCommand("SELECT pg_notify($1, '')");
+        notify.Parameters.Add(new NpgsqlParameter<string> { TypedValue = ChannelOf(schema) });
+        yield return notify;
     }
 
     private static NpgsqlParameter Text(IEnumerable<string> values) => new() { Value = values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
