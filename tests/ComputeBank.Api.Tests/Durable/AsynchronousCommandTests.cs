@@ -133,7 +133,8 @@ public sealed class AsynchronousCommandTests : IClassFixture<DurableApiFactory>
         var status = (await OperationAsync(depositId)).ShouldBe(HttpStatusCode.OK).Body!;
 
         Assert.Equal("succeeded", (string?)status["status"]);
-        Assert.Equal("4.000", (string?)status["result"]!["balances"]![0]!["posted"]);
+        Assert.Equal(201, (int?)status["httpStatus"]);
+        Assert.Equal(depositId, (string?)status["result"]!["operationId"]);
     }
 
     [Fact]
