@@ -61,6 +61,11 @@ internal static class CommandEndpoints
             return new ReplyResult(invalid);
         }
 
+        if (SubmittingAsynchronously.AsyncSubmission.Requested(http.Request))
+        {
+            return await SubmittingAsynchronously.AsyncSubmission.AcceptAsync(http, kind, envelope!, body, cancellationToken);
+        }
+
         var reply = await bus.SendAsync(envelope!, cancellationToken);
         return new ReplyResult(reply);
     }

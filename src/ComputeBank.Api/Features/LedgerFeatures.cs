@@ -59,6 +59,7 @@ public static class LedgerFeatures
         AccountStatusEndpoints.Map(api);
         ClosePeriodEndpoint.Map(api);
         SubmitBatchEndpoint.Map(api, Kinds);
+        api.MapDurableMessaging(Kinds);
         GetAccountEndpoint.Map(api);
         return endpoints;
     }

@@ -34,7 +34,8 @@ public static class ComputeBankHost
         services.AddSingleton(sp => EventStore.EventStore.Create(
             new EventStoreOptions { ConnectionString = connectionString, Schema = schema, Json = DomainJson.Options },
             LedgerTypes.Registry(),
-            sp.GetRequiredService<ILoggerFactory>()));
+            sp.GetRequiredService<ILoggerFactory>(),
+            [.. sp.GetServices<IInlineProjection>()]));
         services.AddSingleton(sp => sp.GetRequiredService<EventStore.EventStore>().DataSource);
         services.AddSingleton<IStateProjection>(new AccountBucketsProjection(schema));
         services.AddSingleton(sp => new CommandBus(
@@ -47,6 +48,7 @@ public static class ComputeBankHost
         services.AddSingleton<SchemaMigration>();
         services.AddHostedService(sp => sp.GetRequiredService<SchemaMigration>());
         builder.AddObservability();
+        services.AddDurableMessaging(builder.Configuration, schema);
         services.AddProblemDetails();
         services.AddOpenApi();
         return builder;

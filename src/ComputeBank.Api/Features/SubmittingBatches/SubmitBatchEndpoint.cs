@@ -82,6 +82,19 @@ public static class SubmitBatchEndpoint
                     $"Not applied: command {refused} of the atomic batch was refused, so none of the batch took effect.");
             }
         }
+        else if (envelopes.Count > 0 && SubmittingAsynchronously.AsyncSubmission.Requested(http.Request))
+        {
+            // Non-atomic batches honour Prefer: respond-async, each command queued on its own (atomic ones answer synchronously).
+            var accepted = await SubmittingAsynchronously.AsyncSubmission.AcceptManyAsync(http,
+                [.. envelopes.Select(e => (commands[e.Index].GetProperty("type").GetString()!, e.Envelope, JsonObject.Create(commands[e.Index].GetProperty("body").Clone())!))],
+                cancellationToken);
+            for (var i = 0; i < envelopes.Count; i++)
+            {
+                replies[envelopes[i].Index] = accepted[i];
+            }
+
+            http.Response.Headers["Preference-Applied"] = "respond-async";
+        }
         else if (envelopes.Count > 0)
         {
             var sent = await bus.SendManyAsync([.. envelopes.Select(e => e.Envelope)], atomic, cancellationToken);
@@ -103,7 +116,7 @@ public static class SubmitBatchEndpoint
             ["succeeded"] = replies.Count(r => r!.Succeeded),
             ["failed"] = replies.Count(r => !r!.Succeeded),
             ["results"] = results,
-        });
+        }, statusCode: http.Response.Headers.ContainsKey("Preference-Applied") ? StatusCodes.Status202Accepted : StatusCodes.Status200OK);
     }
 
     private static (CommandEnvelope? Envelope, CommandReply? Problem) ReadItem(
