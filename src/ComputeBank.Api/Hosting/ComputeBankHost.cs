@@ -45,7 +45,7 @@ public static class ComputeBankHost
             sp.GetRequiredService<ILogger<CommandBus>>()));
         services.AddSingleton<SchemaMigration>();
         services.AddHostedService(sp => sp.GetRequiredService<SchemaMigration>());
-        services.AddProblemDetails();
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = Http.FrameworkProblems.Customize);
         services.AddOpenApi();
         return builder;
     }
