@@ -1,3 +1,4 @@
+using ComputeBank.Api.Contracts;
 using ComputeBank.Api.Http;
 using ComputeBank.Api.Ledger;
 using ComputeBank.Domain;
@@ -32,6 +33,6 @@ public static class GetAccountEndpoint
         }
 
         var state = stream.EventsAfterSnapshot.Aggregate(stream.Snapshot, (s, e) => Domain.Ledger.Evolve(streamId, s, e.Data));
-        return Results.Json(AccountViews.Of((AccountState)state!, stream.Version));
+        return Results.Json(AccountViews.Of((AccountState)state!, stream.Version), ContractJson.Options);
     }
 }

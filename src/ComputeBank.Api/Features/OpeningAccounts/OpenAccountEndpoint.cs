@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using ComputeBank.Api.Contracts;
 using ComputeBank.Domain;
 
 namespace ComputeBank.Api.Features.OpeningAccounts;
@@ -29,17 +30,17 @@ public static class OpenAccountEndpoint
 
     public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/accounts", Kind, "OpenAccount");
 
-    /// <summary>The 201 body: the account as it now is.</summary>
-    public static JsonObject Body(OpenAccount command, OperationOutcome outcome, Messaging.CommittedOperation committed) => new()
+    /// <summary>The 201 body: the account as it now is, with the global sequence of its opening.</summary>
+    public static JsonObject Body(OpenAccount command, OperationOutcome outcome, Messaging.CommittedOperation committed) => ContractJson.ToNode(new AccountView
     {
-        ["accountId"] = command.AccountId.Value,
-        ["ownerId"] = command.OwnerId,
-        ["kind"] = command.Kind.ToString().ToLowerInvariant(),
-        ["displayName"] = command.DisplayName,
-        ["status"] = "active",
-        ["version"] = committed.StreamVersions.GetValueOrDefault(StreamIds.Account(command.AccountId), 1),
-        ["creditLimits"] = new JsonObject(),
-        ["balances"] = new JsonArray(),
-        ["lastSequence"] = committed.LastSequence,
-    };
+        AccountId = command.AccountId.Value,
+        OwnerId = command.OwnerId,
+        Kind = command.Kind.ToString().ToLowerInvariant(),
+        DisplayName = command.DisplayName,
+        Status = "active",
+        Version = committed.StreamVersions.GetValueOrDefault(StreamIds.Account(command.AccountId), 1),
+        CreditLimits = new Dictionary<string, string>(StringComparer.Ordinal),
+        Balances = [],
+        LastSequence = committed.LastSequence,
+    });
 }

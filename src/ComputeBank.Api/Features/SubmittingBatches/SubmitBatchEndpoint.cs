@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using ComputeBank.Api.Contracts;
 using ComputeBank.Api.Http;
 using ComputeBank.Domain;
 using ComputeBank.Messaging;
@@ -91,19 +92,21 @@ public static class SubmitBatchEndpoint
             }
         }
 
-        var results = new JsonArray([.. replies.Select(r => (JsonNode)new JsonObject
-        {
-            ["status"] = r!.Status,
-            ["replayed"] = r.Replayed,
-            [r.Succeeded ? "result" : "problem"] = r.Body.DeepClone(),
-        })]);
-        return Results.Json(new JsonObject
-        {
-            ["atomic"] = atomic,
-            ["succeeded"] = replies.Count(r => r!.Succeeded),
-            ["failed"] = replies.Count(r => !r!.Succeeded),
-            ["results"] = results,
-        });
+        return Results.Json(
+            new BatchResponse
+            {
+                Atomic = atomic,
+                Succeeded = replies.Count(r => r!.Succeeded),
+                Failed = replies.Count(r => !r!.Succeeded),
+                Results = [.. replies.Select(r => new BatchItemResult
+                {
+                    Status = r!.Status,
+                    Replayed = r.Replayed,
+                    Result = r.Succeeded ? r.Body.DeepClone().AsObject() : null,
+                    Problem = r.Succeeded ? null : r.Body.DeepClone().AsObject(),
+                })],
+            },
+            ContractJson.Options);
     }
 
     private static (CommandEnvelope? Envelope, CommandReply? Problem) ReadItem(
