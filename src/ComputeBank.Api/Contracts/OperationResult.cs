@@ -23,7 +23,7 @@ public sealed record OperationResult
     public required long LastSequence { get; init; }
 
     /// <summary>When the operation was committed (ISO 8601 UTC, microseconds).</summary>
-    [Timestamp]
+    [UtcTimestamp]
     public required string CommittedAt { get; init; }
 
     /// <summary>Period transfers only: hours taken from the source bucket.</summary>
@@ -114,6 +114,6 @@ public sealed record HoldView
     public required string CapturedHours { get; init; }
 
     /// <summary>When a pending hold expires and its hours are released.</summary>
-    [Timestamp]
+    [UtcTimestamp]
     public required string ExpiresAt { get; init; }
 }

@@ -17,7 +17,7 @@ public sealed class HoursValueAttribute : Attribute;
 
 /// <summary>Marks a string property as an ISO 8601 UTC timestamp (<c>format: date-time</c>).</summary>
 [AttributeUsage(AttributeTargets.Property)]
-public sealed class TimestampAttribute : Attribute;
+public sealed class UtcTimestampAttribute : Attribute;
 
 /// <summary>Marks a string property whose allowed values come from the configured ledger catalogue.</summary>
 [AttributeUsage(AttributeTargets.Property)]

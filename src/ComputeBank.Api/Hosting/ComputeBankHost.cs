@@ -46,7 +46,8 @@ public static class ComputeBankHost
         services.AddSingleton<SchemaMigration>();
         services.AddHostedService(sp => sp.GetRequiredService<SchemaMigration>());
         services.AddProblemDetails(o => o.CustomizeProblemDetails = Http.FrameworkProblems.Customize);
-        services.AddOpenApi();
+        // A lambda, not a method group: the OpenAPI XML-comment generator only intercepts this form.
+        services.AddOpenApi(options => Http.ApiDocs.Configure(options));
         return builder;
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using ComputeBank.Api.Contracts;
+using ComputeBank.Api.Http;
 using ComputeBank.Domain;
 
 namespace ComputeBank.Api.Features.OpeningAccounts;
@@ -28,7 +29,11 @@ public static class OpenAccountEndpoint
         return new OpenAccount(operationId, accountId, ownerId, kind.Value, displayName, context.Now);
     });
 
-    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/accounts", Kind, "OpenAccount");
+    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/accounts", Kind, "OpenAccount")
+        .DocumentCommand<OpenAccountRequest, AccountView>(StatusCodes.Status201Created, "Open an account",
+            "Opens a provider or consumer account and answers 201 with the account. The account id is the operation id: opening " +
+            "again with the same fields replays the first answer; with other fields it is 409.")
+        .ProducesProblems(StatusCodes.Status409Conflict, "account_exists_with_different_fields");
 
     /// <summary>The 201 body: the account as it now is, with the global sequence of its opening.</summary>
     public static JsonObject Body(OpenAccount command, OperationOutcome outcome, Messaging.CommittedOperation committed) => ContractJson.ToNode(new AccountView

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using ComputeBank.Api.Contracts;
 using ComputeBank.Api.Http;
 using ComputeBank.Domain;
@@ -23,10 +22,16 @@ public static class SubmitBatchEndpoint
         api.MapPost("/commands/batch", (HttpContext http, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken ct) =>
                 SubmitAsync(http, kinds, catalogue, bus, time, ct))
             .WithName("SubmitBatch")
-            .Accepts<JsonObject>("application/json")
-            .Produces<JsonObject>()
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+            .WithTags(ApiDocs.CommandsTag)
+            .WithSummary("Submit a batch of commands")
+            .WithDescription("Up to 8,190 commands {type, body}, answered 200 with one result or problem per command, in order. " +
+                             "Non-atomic (the default): each command stands alone. atomic: true: all take effect in one transaction " +
+                             "or none does, and the others answer 422 batch_aborted.")
+            .Accepts<BatchRequest>(ApiDocs.Json)
+            .Produces<BatchResponse>(StatusCodes.Status200OK, ApiDocs.Json)
+            .ProducesProblems(StatusCodes.Status400BadRequest, "validation_failed", "malformed_json")
+            .ProducesProblems(StatusCodes.Status413PayloadTooLarge, "payload_too_large")
+            .ProducesProblems(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type");
 
     private static async Task<IResult> SubmitAsync(
         HttpContext http, IReadOnlyDictionary<string, CommandKind> kinds, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken cancellationToken)
