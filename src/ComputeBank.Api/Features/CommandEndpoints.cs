@@ -18,14 +18,7 @@ internal static class CommandEndpoints
     public static RouteHandlerBuilder MapCommand(this IEndpointRouteBuilder endpoints, string pattern, CommandKind kind, string name, bool bodyRequired = true) =>
         endpoints.MapPost(pattern, (HttpContext http, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken ct) =>
                 HandleAsync(http, kind, bodyRequired, catalogue, bus, time, ct))
-            .WithName(name)
-            .Accepts<JsonObject>("application/json")
-            .Produces<JsonObject>(kind.SuccessStatus)
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .WithName(name);
 
     public static async Task<IResult> HandleAsync(
         HttpContext http, CommandKind kind, bool bodyRequired, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken cancellationToken)

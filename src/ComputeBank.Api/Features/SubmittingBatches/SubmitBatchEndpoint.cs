@@ -1,5 +1,5 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
+using ComputeBank.Api.Contracts;
 using ComputeBank.Api.Http;
 using ComputeBank.Domain;
 using ComputeBank.Messaging;
@@ -22,10 +22,16 @@ public static class SubmitBatchEndpoint
         api.MapPost("/commands/batch", (HttpContext http, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken ct) =>
                 SubmitAsync(http, kinds, catalogue, bus, time, ct))
             .WithName("SubmitBatch")
-            .Accepts<JsonObject>("application/json")
-            .Produces<JsonObject>()
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+            .WithTags(ApiDocs.CommandsTag)
+            .WithSummary("Submit a batch of commands")
+            .WithDescription("Up to 8,190 commands {type, body}, answered 200 with one result or problem per command, in order. " +
+                             "Non-atomic (the default): each command stands alone. atomic: true: all take effect in one transaction " +
+                             "or none does, and the others answer 422 batch_aborted.")
+            .Accepts<BatchRequest>(ApiDocs.Json)
+            .Produces<BatchResponse>(StatusCodes.Status200OK, ApiDocs.Json)
+            .ProducesProblems(StatusCodes.Status400BadRequest, "validation_failed", "malformed_json")
+            .ProducesProblems(StatusCodes.Status413PayloadTooLarge, "payload_too_large")
+            .ProducesProblems(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type");
 
     private static async Task<IResult> SubmitAsync(
         HttpContext http, IReadOnlyDictionary<string, CommandKind> kinds, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken cancellationToken)
@@ -104,19 +110,22 @@ public static class SubmitBatchEndpoint
             }
         }
 
-        var results = new JsonArray([.. replies.Select(r => (JsonNode)new JsonObject
-        {
-            ["status"] = r!.Status,
-            ["replayed"] = r.Replayed,
-            [r.Succeeded ? "result" : "problem"] = r.Body.DeepClone(),
-        })]);
-        return Results.Json(new JsonObject
-        {
-            ["atomic"] = atomic,
-            ["succeeded"] = replies.Count(r => r!.Succeeded),
-            ["failed"] = replies.Count(r => !r!.Succeeded),
-            ["results"] = results,
-        }, statusCode: http.Response.Headers.ContainsKey("Preference-Applied") ? StatusCodes.Status202Accepted : StatusCodes.Status200OK);
+        return Results.Json(
+            new BatchResponse
+            {
+                Atomic = atomic,
+                Succeeded = replies.Count(r => r!.Succeeded),
+                Failed = replies.Count(r => !r!.Succeeded),
+                Results = [.. replies.Select(r => new BatchItemResult
+                {
+                    Status = r!.Status,
+                    Replayed = r.Replayed,
+                    Result = r.Succeeded ? r.Body.DeepClone().AsObject() : null,
+                    Problem = r.Succeeded ? null : r.Body.DeepClone().AsObject(),
+                })],
+            },
+            ContractJson.Options,
+            statusCode: http.Response.Headers.ContainsKey("Preference-Applied") ? StatusCodes.Status202Accepted : StatusCodes.Status200OK);
     }
 
     private static (CommandEnvelope? Envelope, CommandReply? Problem) ReadItem(
