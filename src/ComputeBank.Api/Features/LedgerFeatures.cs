@@ -60,6 +60,7 @@ public static class LedgerFeatures
         ClosePeriodEndpoint.Map(api);
         SubmitBatchEndpoint.Map(api, Kinds);
         GetAccountEndpoint.Map(api);
+        api.MapReadSide();
         return endpoints;
     }
 }

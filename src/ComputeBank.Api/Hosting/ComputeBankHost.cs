@@ -45,6 +45,7 @@ public static class ComputeBankHost
             sp.GetRequiredService<ILogger<CommandBus>>()));
         services.AddSingleton<SchemaMigration>();
         services.AddHostedService(sp => sp.GetRequiredService<SchemaMigration>());
+        services.AddReadSide(schema);
         services.AddProblemDetails();
         services.AddOpenApi();
         return builder;
