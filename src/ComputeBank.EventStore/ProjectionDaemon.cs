@@ -69,15 +69,16 @@ public sealed class ProjectionDaemon : IAsyncDisposable
     /// <summary>Stops every loop after its current page and gives up leadership.</summary>
     public async Task StopAsync(CancellationToken ct)
     {
-        if (_stopping is null)
+        // Safe to call concurrently (a host stopping its hosted services while its container disposes the daemon):
+        // the first caller cancels, every caller waits for the loops.
+        var stopping = Interlocked.Exchange(ref _stopping, null);
+        if (stopping is not null)
         {
-            return;
+            await stopping.CancelAsync();
         }
 
-        await _stopping.CancelAsync();
         await Task.WhenAll(_loops).WaitAsync(ct);
-        _stopping.Dispose();
-        _stopping = null;
+        stopping?.Dispose();
     }
 
     /// <summary>Whether this node currently leads <paramref name="projection"/>.</summary>

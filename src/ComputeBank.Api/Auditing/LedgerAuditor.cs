@@ -156,7 +156,7 @@ public sealed class LedgerAuditor(EventStore.EventStore store, LedgerCatalogue c
                 foreach (var (bucket, balance) in account.Balances.Where(b => !seen.Contains((account.AccountId.Value, b.Key))))
                 {
                     found.Add(new Discrepancy(3, AuditChecks.AccountBuckets, $"{account.AccountId} has no row for {bucket}",
-                        account.AccountId.Value, streamId, BucketRef.Of(bucket), "posted", balance.Posted.ToString(), null));
+                        account.AccountId.Value, streamId, BucketRef.Of(bucket), Field: "posted", Expected: balance.Posted.ToString()));
                 }
             }
         }
@@ -249,7 +249,7 @@ public sealed class LedgerAuditor(EventStore.EventStore store, LedgerCatalogue c
         if (expected != actual)
         {
             found.Add(new Discrepancy(3, check, $"{accountId} {bucket} {field}: events give {expected}, {check} has {actual}",
-                accountId, streamId, BucketRef.Of(bucket), field, expected.ToString(), actual.ToString()));
+                accountId, streamId, BucketRef.Of(bucket), Field: field, Expected: expected.ToString(), Found: actual.ToString()));
         }
     }
 

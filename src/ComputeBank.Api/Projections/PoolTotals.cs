@@ -88,10 +88,7 @@ public sealed class PoolFold(SystemAccountNames systemAccounts)
             case HeldCreditsReleased e: Add(e.Bucket, Field.Held, -e.Hours.MilliHours); break;
             case HeldCreditsCaptured e:
                 Add(e.Bucket, Field.Held, -e.HeldHours.MilliHours);
-                if (e.BeneficiaryAccountId is null)
-                {
-                    Add(e.Bucket, Field.Withdrawn, e.CapturedHours.MilliHours);
-                }
+                Add(e.Bucket, e.BeneficiaryAccountId is null ? Field.Withdrawn : Field.TransferredBetweenAccounts, e.CapturedHours.MilliHours);
 
                 break;
             case CreditsExpired e: Add(e.Bucket, Field.Expired, e.Hours.MilliHours); break;
