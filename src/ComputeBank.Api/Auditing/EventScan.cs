@@ -56,12 +56,18 @@ public sealed class EventScan : IAsyncDisposable
     public async IAsyncEnumerable<ReplayedEvent> EventsAsync(
         long afterSequence, [EnumeratorCancellation] CancellationToken ct, string? streamId = null, long toSequence = long.MaxValue)
     {
+        // Two statements rather than "stream_id = $3 OR $3 IS NULL": the whole-log scan must walk the primary key in
+        // order (a generic plan for the combined condition sorted a million rows instead), one stream its own index.
         await using var command = new NpgsqlCommand(
             $"SELECT seq_id, stream_id, version, type, data, timestamp FROM {Schema}.events " +
-            "WHERE seq_id > $1 AND seq_id <= $3 AND ($2::text IS NULL OR stream_id = $2) ORDER BY seq_id", _connection, _transaction);
+            (streamId is null ? "WHERE seq_id > $1 AND seq_id <= $2 ORDER BY seq_id" : "WHERE stream_id = $3 AND seq_id > $1 AND seq_id <= $2 ORDER BY version"),
+            _connection, _transaction);
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterSequence });
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text, Value = (object?)streamId ?? DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = toSequence });
+        if (streamId is not null)
+        {
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
+        }
         await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, ct);
         while (await reader.ReadAsync(ct))
         {

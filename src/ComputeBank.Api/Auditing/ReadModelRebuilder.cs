@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Threading.Channels;
 using ComputeBank.Api.Ledger;
 using ComputeBank.Api.Projections;
 using ComputeBank.Domain;
@@ -71,7 +72,26 @@ public sealed class ReadModelRebuilder(EventStore.EventStore store, LedgerCatalo
         var fold = new PoolFold(catalogue.SystemAccounts);
         long events = 0, last = 0;
         progress?.Report(new RebuildProgress(label, 0, 0, target));
-        await foreach (var e in store.StreamAllAsync(0, ct))
+        // Reading and deserialising pages (the feed) overlaps with folding them: a bounded channel between the two
+        // keeps memory flat whatever the number of events.
+        var feed = Channel.CreateBounded<StoredEvent>(new BoundedChannelOptions(20_000) { SingleReader = true, SingleWriter = true });
+        var reading = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var e in store.StreamAllAsync(0, ct))
+                {
+                    await feed.Writer.WriteAsync(e, ct);
+                }
+
+                feed.Writer.Complete();
+            }
+            catch (Exception ex)
+            {
+                feed.Writer.Complete(ex);
+            }
+        }, ct);
+        await foreach (var e in feed.Reader.ReadAllAsync(ct))
         {
             events++;
             last = e.Sequence;
@@ -92,6 +112,7 @@ public sealed class ReadModelRebuilder(EventStore.EventStore store, LedgerCatalo
             }
         }
 
+        await reading;
         progress?.Report(new RebuildProgress(label, events, last, target));
         var (written, skipped) = streamsNeeded ? await WriteStreamsAsync(states, names, ct) : (0, 0);
         if (pools)
@@ -212,7 +233,6 @@ public sealed class ReadModelRebuilder(EventStore.EventStore store, LedgerCatalo
             if (names.Contains(ReadModels.AccountBuckets))
             {
                 var accounts = unchanged.Where(s => s.Value.State is AccountState).Select(s => (Account: (AccountState)s.Value.State!, s.Value.Version)).ToList();
-                var rows = accounts.SelectMany(a => a.Account.Balances.Select(b => (a.Account, Bucket: b.Key, Balance: b.Value, a.Version))).ToList();
                 var projection = new AccountBucketsProjection(schema);
                 foreach (var command in projection.Project([.. accounts.Select(a => ("account-" + a.Account.AccountId.Value, a.Version, (object)a.Account))]))
                 {
