@@ -61,6 +61,7 @@ public static class LedgerFeatures
         SubmitBatchEndpoint.Map(api, Kinds);
         api.MapDurableMessaging(Kinds);
         GetAccountEndpoint.Map(api);
+        api.MapReadSide();
         return endpoints;
     }
 }

@@ -49,6 +49,7 @@ public static class ComputeBankHost
         services.AddHostedService(sp => sp.GetRequiredService<SchemaMigration>());
         builder.AddObservability();
         services.AddDurableMessaging(builder.Configuration, schema);
+        services.AddReadSide(schema);
         services.AddProblemDetails(o => o.CustomizeProblemDetails = Http.FrameworkProblems.Customize);
         // A lambda, not a method group: the OpenAPI XML-comment generator only intercepts this form.
         services.AddOpenApi(options => Http.ApiDocs.Configure(options));
