@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using ComputeBank.Api.Contracts;
 using ComputeBank.Api.Http;
 using ComputeBank.Api.Ledger;
 using ComputeBank.Domain;
@@ -62,7 +63,7 @@ public static class GetBalancesEndpoint
             ["status"] = state is null ? null : OperationResults.Lower(state.Status.ToString()),
             ["balances"] = state is null
                 ? new JsonArray()
-                : new JsonArray([.. state.Balances.Select(b => (JsonNode)OperationResults.Bucket(b.Key, b.Value.Posted, b.Value.Pending, state.Available(b.Key)))]),
+                : new JsonArray([.. state.Balances.Select(b => (JsonNode)ContractJson.ToNode(OperationResults.Bucket(b.Key, b.Value.Posted, b.Value.Pending, state.Available(b.Key))))]),
         });
     }
 }
