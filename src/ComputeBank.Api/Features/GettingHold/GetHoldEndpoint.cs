@@ -17,8 +17,11 @@ public static class GetHoldEndpoint
     public static void Map(IEndpointRouteBuilder api) =>
         api.MapGet("/holds/{holdId}", GetAsync)
             .WithName("GetHold")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .WithTags("Queries")
+            .WithSummary("Get a hold")
+            .WithDescription("The hold and its status (pending, captured, released, expired).")
+            .ProducesProblems(400, "validation_failed")
+            .ProducesProblems(404, "hold_not_found");
 
     private static async Task<IResult> GetAsync(string holdId, EventStore.EventStore store, TimeProvider time, CancellationToken ct)
     {

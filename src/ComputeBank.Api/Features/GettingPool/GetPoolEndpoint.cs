@@ -16,7 +16,10 @@ public static class GetPoolEndpoint
     public static void Map(IEndpointRouteBuilder api) =>
         api.MapGet("/pools/{resourceClass}/{region}/{period}", GetAsync)
             .WithName("GetPool")
-            .ProducesProblem(StatusCodes.Status400BadRequest);
+            .WithTags("Queries")
+            .WithSummary("Get a pool's totals")
+            .WithDescription("Totals of a bucket over all accounts: deposited, withdrawn, moved across periods in and out, held and available (an async projection; asOfSequence says how far it has read).")
+            .ProducesProblems(400, "validation_failed");
 
     private static async Task<IResult> GetAsync(
         string resourceClass, string region, string period, EventStore.EventStore store, LedgerCatalogue catalogue, CancellationToken ct)
