@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ComputeBank.Api.Http;
+using ComputeBank.Api.Security;
 using ComputeBank.Domain;
 using ComputeBank.Messaging;
 
@@ -19,6 +20,7 @@ internal static class CommandEndpoints
         endpoints.MapPost(pattern, (HttpContext http, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken ct) =>
                 HandleAsync(http, kind, bodyRequired, catalogue, bus, time, ct))
             .WithName(name)
+            .RequireAuthorization(CommandPolicies.Of(kind.Type))
             .Accepts<JsonObject>("application/json")
             .Produces<JsonObject>(kind.SuccessStatus)
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -59,6 +61,11 @@ internal static class CommandEndpoints
         if (invalid is not null)
         {
             return new ReplyResult(invalid);
+        }
+
+        if (await CommandSecurity.RefusalAsync(http, envelope!, cancellationToken) is { } refused)
+        {
+            return new ReplyResult(refused);
         }
 
         var reply = await bus.SendAsync(envelope!, cancellationToken);

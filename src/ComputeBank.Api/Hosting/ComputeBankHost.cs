@@ -1,6 +1,7 @@
 using ComputeBank.Api.Features;
 using ComputeBank.Api.Ledger;
 using ComputeBank.Api.Projections;
+using ComputeBank.Api.Security;
 using ComputeBank.Domain;
 using ComputeBank.EventStore;
 using ComputeBank.Messaging;
@@ -47,6 +48,7 @@ public static class ComputeBankHost
         services.AddHostedService(sp => sp.GetRequiredService<SchemaMigration>());
         services.AddProblemDetails();
         services.AddOpenApi();
+        builder.AddComputeBankSecurity();
         return builder;
     }
 
@@ -54,7 +56,8 @@ public static class ComputeBankHost
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.MapOpenApi("/openapi/{documentName}.json");
+        app.UseComputeBankSecurity();
+        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapLedger();
         return app;
     }

@@ -1,5 +1,6 @@
 using ComputeBank.Api.Http;
 using ComputeBank.Api.Ledger;
+using ComputeBank.Api.Security;
 using ComputeBank.Domain;
 using ComputeBank.Domain.Accounts;
 using ComputeBank.EventStore;
@@ -13,6 +14,7 @@ public static class GetAccountEndpoint
     public static void Map(IEndpointRouteBuilder api) =>
         api.MapGet("/accounts/{accountId}", GetAsync)
             .WithName("GetAccount")
+            .RequireAccountReader()
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
 

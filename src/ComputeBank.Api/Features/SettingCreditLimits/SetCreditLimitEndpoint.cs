@@ -22,6 +22,7 @@ public static class SetCreditLimitEndpoint
                 (HttpContext http, LedgerCatalogue catalogue, Messaging.CommandBus bus, TimeProvider time, CancellationToken ct) =>
                     CommandEndpoints.HandleAsync(http, Kind, bodyRequired: true, catalogue, bus, time, ct))
             .WithName("SetCreditLimit")
+            .RequireAuthorization(Security.Policies.Operator)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);

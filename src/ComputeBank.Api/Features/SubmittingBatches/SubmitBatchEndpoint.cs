@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ComputeBank.Api.Http;
+using ComputeBank.Api.Security;
 using ComputeBank.Domain;
 using ComputeBank.Messaging;
 
@@ -22,6 +23,7 @@ public static class SubmitBatchEndpoint
         api.MapPost("/commands/batch", (HttpContext http, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken ct) =>
                 SubmitAsync(http, kinds, catalogue, bus, time, ct))
             .WithName("SubmitBatch")
+            .RequireAuthorization(Policies.Writer)
             .Accepts<JsonObject>("application/json")
             .Produces<JsonObject>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -72,6 +74,8 @@ public static class SubmitBatchEndpoint
 
             index++;
         }
+
+        await CommandSecurity.RefuseUnauthorizedAsync(http, replies, envelopes, cancellationToken);
 
         if (atomic && envelopes.Count < replies.Length)
         {
