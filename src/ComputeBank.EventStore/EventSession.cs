@@ -234,7 +234,13 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
             return AppendResult.Nothing;
         }
 
-        using var activity = Telemetry.StartDbActivity("append", store.Schema);
+        // "append" when events go out; a batch of only snapshots and enqueued statements (the operation log) is a "batch".
+        using var activity = Telemetry.StartDbActivity(_streams.Count > 0 ? "append" : "batch", store.Schema);
+        if (activity is not null && _streams.Count > 0)
+        {
+            activity.SetTag(Telemetry.StreamIdsTag, _streams.ConvertAll(s => s.StreamId).ToArray());
+        }
+
         _connection ??= await store.DataSource.OpenConnectionAsync(ct);
         await using var batch = new NpgsqlBatch(_connection, _transaction);
         if (_streams.Count > 0)
@@ -273,7 +279,7 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
             _snapshots.Clear();
             _enqueued.Clear();
             Telemetry.EventsAppended.Add(result.Events.Count);
-            activity?.SetTag("computebank.eventstore.events", result.Events.Count);
+            activity?.SetTag(Telemetry.EventCountTag, result.Events.Count);
             return result;
         }
         catch (PostgresException e) when (e.SqlState == ConcurrencySqlState)
@@ -283,11 +289,13 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
             var expected = hint.RootElement.GetProperty("expected").GetInt64();
             var actual = hint.RootElement.GetProperty("actual").GetInt64();
             Telemetry.ConcurrencyConflicts.Add(1);
+            Telemetry.RecordError(activity, e);
             Log.Conflict(store.Logger, streamId, expected, actual);
             throw new ConcurrencyException(streamId, expected, actual, e);
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
         {
+            Telemetry.RecordError(activity, e);
             throw new StreamLockTimeoutException(_streams.ConvertAll(s => s.StreamId), e);
         }
     }

@@ -16,6 +16,17 @@ public sealed record ProjectionDaemonOptions
     public TimeSpan LeadershipRetry { get; init; } = TimeSpan.FromSeconds(1);
 }
 
+/// <summary>How far one async projection is behind the global feed.</summary>
+/// <param name="Projection">The projection's name.</param>
+/// <param name="Checkpoint">The last sequence it applied (0 before its first page).</param>
+/// <param name="HighWater">The newest sequence in the feed.</param>
+/// <param name="Age">How long the oldest event it has not applied yet has waited (zero when caught up).</param>
+public sealed record ProjectionLag(string Projection, long Checkpoint, long HighWater, TimeSpan Age)
+{
+    /// <summary>Events between the checkpoint and the newest event.</summary>
+    public long Events => Math.Max(0, HighWater - Checkpoint);
+}
+
 /// <summary>Progress of <see cref="ProjectionDaemon.RebuildAsync"/>, reported after every page.</summary>
 /// <param name="Projection">The projection being rebuilt.</param>
 /// <param name="EventsProcessed">Events applied so far.</param>
@@ -69,15 +80,17 @@ public sealed class ProjectionDaemon : IAsyncDisposable
     /// <summary>Stops every loop after its current page and gives up leadership.</summary>
     public async Task StopAsync(CancellationToken ct)
     {
-        if (_stopping is null)
+        // Two stops may race (the host's shutdown and its disposal): only the first cancels and disposes.
+        var stopping = Interlocked.Exchange(ref _stopping, null);
+        if (stopping is null)
         {
+            await Task.WhenAll(_loops).WaitAsync(ct);
             return;
         }
 
-        await _stopping.CancelAsync();
+        await stopping.CancelAsync();
         await Task.WhenAll(_loops).WaitAsync(ct);
-        _stopping.Dispose();
-        _stopping = null;
+        stopping.Dispose();
     }
 
     /// <summary>Whether this node currently leads <paramref name="projection"/>.</summary>
@@ -144,6 +157,27 @@ public sealed class ProjectionDaemon : IAsyncDisposable
 
             runner.Gate.Release();
         }
+    }
+
+    /// <summary>Names of the projections this daemon runs.</summary>
+    public IReadOnlyCollection<string> Projections => _runners.Keys;
+
+    /// <summary>
+    /// How far each projection of this daemon is behind the feed, from the tables (so it holds whichever node leads):
+    /// events between its checkpoint and the newest event, and how long the oldest unprojected event has waited.
+    /// </summary>
+    public async Task<IReadOnlyList<ProjectionLag>> ReadLagAsync(CancellationToken ct)
+    {
+        await using var command = _store.DataSource.CreateCommand(_store.Statements.ProjectionLag);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. _runners.Keys] });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var lags = new List<ProjectionLag>();
+        while (await reader.ReadAsync(ct))
+        {
+            lags.Add(new ProjectionLag(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), TimeSpan.FromSeconds(reader.GetDouble(3))));
+        }
+
+        return lags;
     }
 
     /// <inheritdoc />
@@ -271,6 +305,10 @@ public sealed class ProjectionDaemon : IAsyncDisposable
         {
             return 0;
         }
+
+        // A span per page that does work; idle polls make none, so a caught-up daemon is quiet in traces.
+        using var activity = Telemetry.StartProjectionPage(name, checkpoint);
+        activity?.SetTag(Telemetry.EventCountTag, page.Count);
 
         await using (var connection = await _store.DataSource.OpenConnectionAsync(ct))
         await using (var transaction = await connection.BeginTransactionAsync(ct))

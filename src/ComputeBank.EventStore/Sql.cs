@@ -103,4 +103,18 @@ internal sealed class Sql(string schema)
     public string SaveProgress { get; } = $"UPDATE {schema}.projection_progress SET last_sequence = $2, updated_at = now() WHERE name = $1";
 
     public string MaxSequence { get; } = $"SELECT coalesce(max(seq_id), 0) FROM {schema}.events";
+
+    /// <summary>Per projection name ($1, text[]): checkpoint, newest sequence, and seconds the oldest unapplied event
+    /// has waited (0 when caught up). A projection that never ran counts from sequence 0.</summary>
+    public string ProjectionLag { get; } = $"""
+        SELECT n.name, coalesce(p.last_sequence, 0), h.high,
+               coalesce(extract(epoch FROM now() - oldest.timestamp)::float8, 0)
+        FROM unnest($1::text[]) AS n(name)
+        LEFT JOIN {schema}.projection_progress p ON p.name = n.name
+        CROSS JOIN (SELECT coalesce(max(seq_id), 0) AS high FROM {schema}.events) h
+        LEFT JOIN LATERAL (
+            SELECT e.timestamp FROM {schema}.events e WHERE e.seq_id > coalesce(p.last_sequence, 0) ORDER BY e.seq_id LIMIT 1
+        ) oldest ON true
+        ORDER BY n.name
+        """;
 }

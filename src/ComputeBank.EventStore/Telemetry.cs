@@ -7,11 +7,18 @@ namespace ComputeBank.EventStore;
 /// <summary>
 /// The component's one ActivitySource and Meter, both named "ComputeBank.EventStore". Span and attribute names follow
 /// the OpenTelemetry database semantic conventions (<c>db.system.name</c>, <c>db.operation.name</c>,
-/// <c>db.namespace</c>); Npgsql's own instrumentation adds the per-statement spans underneath.
+/// <c>db.namespace</c>, and the older <c>db.system</c> / <c>db.operation</c> that many backends still index on);
+/// Npgsql's own instrumentation adds the per-statement spans underneath.
 /// </summary>
 internal static class Telemetry
 {
     public const string Name = "ComputeBank.EventStore";
+
+    /// <summary>Stream ids written by an append (a string array).</summary>
+    public const string StreamIdsTag = "computebank.eventstore.stream_ids";
+
+    /// <summary>Events written by an append or applied by a projection page.</summary>
+    public const string EventCountTag = "computebank.eventstore.events";
 
     public static readonly ActivitySource Source = new(Name);
     public static readonly Meter Meter = new(Name);
@@ -29,9 +36,26 @@ internal static class Telemetry
     {
         var activity = Source.StartActivity(operation, ActivityKind.Client);
         activity?.SetTag("db.system.name", "postgresql");
+        activity?.SetTag("db.system", "postgresql");
         activity?.SetTag("db.operation.name", operation);
+        activity?.SetTag("db.operation", operation);
         activity?.SetTag("db.namespace", schema);
         return activity;
+    }
+
+    /// <summary>One page of an async projection: read from the feed, applied and checkpointed in one transaction.</summary>
+    public static Activity? StartProjectionPage(string projection, long afterSequence)
+    {
+        var activity = Source.StartActivity("project " + projection, ActivityKind.Internal);
+        activity?.SetTag("computebank.projection", projection);
+        activity?.SetTag("computebank.projection.after_sequence", afterSequence);
+        return activity;
+    }
+
+    public static void RecordError(Activity? activity, Exception exception)
+    {
+        activity?.SetStatus(ActivityStatusCode.Error, exception.GetType().Name);
+        activity?.SetTag("error.type", exception.GetType().FullName);
     }
 }
 

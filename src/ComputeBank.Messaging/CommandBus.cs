@@ -35,8 +35,15 @@ public sealed partial class CommandBus : IAsyncDisposable
         _logger = logger;
         _groupCommit = new GroupCommit(store, handlers, folder, new OperationLog(store.Schema), new StreamLocks(store.Schema), [.. projections]);
         _queue = Channel.CreateBounded<WorkUnit>(new BoundedChannelOptions(Math.Max(1, options.QueueCapacity)) { SingleWriter = false });
-        _committers = [.. Enumerable.Range(0, Math.Max(1, options.Committers)).Select(_ => Task.Run(CommitLoopAsync))];
+        // Committers must not inherit whoever resolved the bus (its trace and log scopes would leak into every commit).
+        using (ExecutionContext.SuppressFlow())
+        {
+            _committers = [.. Enumerable.Range(0, Math.Max(1, options.Committers)).Select(_ => Task.Run(CommitLoopAsync))];
+        }
     }
+
+    /// <summary>Units (single commands or atomic batches) queued and not yet taken by a committer.</summary>
+    public int QueueDepth => _queue.Reader.Count;
 
     /// <summary>Sends one command; the reply comes after its transaction commits (or it was refused).</summary>
     public async Task<CommandReply> SendAsync(CommandEnvelope command, CancellationToken cancellationToken)
@@ -127,10 +134,10 @@ public sealed partial class CommandBus : IAsyncDisposable
         {
             try
             {
-                var replies = await _groupCommit.ExecuteAsync(batch, CancellationToken.None);
+                var replies = await BusTelemetry.TraceGroupCommitAsync(batch, attempt, () => _groupCommit.ExecuteAsync(batch, CancellationToken.None));
                 for (var i = 0; i < batch.Count; i++)
                 {
-                    batch[i].Completion.TrySetResult(replies[i]);
+                    batch[i].Complete(replies[i]);
                 }
 
                 return;
@@ -138,6 +145,7 @@ public sealed partial class CommandBus : IAsyncDisposable
             catch (Exception ex) when (IsTransient(ex) && attempt < _options.MaxAttempts)
             {
                 LogRetry(_logger, batch.Sum(u => u.Commands.Count), attempt, ex.GetType().Name, ex.Message);
+                BusTelemetry.RecordRetry(ex);
                 await Task.Delay(Backoff(attempt));
             }
             catch (Exception ex) when (IsTransient(ex))
@@ -172,7 +180,7 @@ public sealed partial class CommandBus : IAsyncDisposable
     {
         foreach (var unit in batch)
         {
-            unit.Completion.TrySetResult([.. unit.Commands.Select(_ => reply)]);
+            unit.Complete([.. unit.Commands.Select(_ => reply)]);
         }
     }
 

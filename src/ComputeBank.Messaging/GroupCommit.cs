@@ -4,16 +4,43 @@ namespace ComputeBank.Messaging;
 
 /// <summary>Commands submitted together: one command, the items of a non-atomic batch (one unit each), or an atomic
 /// batch (one unit whose commands all take effect or none does).</summary>
-internal sealed class WorkUnit(IReadOnlyList<CommandEnvelope> commands, bool atomic, bool alone)
+internal sealed class WorkUnit
 {
+    public WorkUnit(IReadOnlyList<CommandEnvelope> commands, bool atomic, bool alone)
+    {
+        (Commands, Spans) = BusTelemetry.StartHandling(commands);
+        Atomic = atomic;
+        Alone = alone;
+    }
+
     /// <summary>Runs in a transaction of its own (see <see cref="ICommandHandler{TCommand}.RunsAlone"/>).</summary>
-    public bool Alone { get; } = alone;
+    public bool Alone { get; }
 
-    public IReadOnlyList<CommandEnvelope> Commands { get; } = commands;
+    /// <summary>The commands, carrying the caller's trace as correlation and causation ids.</summary>
+    public IReadOnlyList<CommandEnvelope> Commands { get; }
 
-    public bool Atomic { get; } = atomic;
+    public bool Atomic { get; }
 
     public TaskCompletionSource<CommandReply[]> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Handling span per command (null where nobody listens).</summary>
+    public System.Diagnostics.Activity?[] Spans { get; }
+
+    public long QueuedAt { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+
+    /// <summary>Attempt of the group commit that answered it, and that commit's size in commands.</summary>
+    public int Attempts { get; set; }
+
+    public int BatchSize { get; set; }
+
+    /// <summary>Answers the callers (once) and closes the unit's spans and measurements.</summary>
+    public void Complete(CommandReply[] replies)
+    {
+        if (Completion.TrySetResult(replies))
+        {
+            BusTelemetry.Complete(this, replies);
+        }
+    }
 }
 
 /// <summary>

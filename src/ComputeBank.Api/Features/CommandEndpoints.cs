@@ -20,14 +20,7 @@ internal static class CommandEndpoints
         endpoints.MapPost(pattern, (HttpContext http, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken ct) =>
                 HandleAsync(http, kind, bodyRequired, catalogue, bus, time, ct))
             .WithName(name)
-            .RequireAuthorization(CommandPolicies.Of(kind.Type))
-            .Accepts<JsonObject>("application/json")
-            .Produces<JsonObject>(kind.SuccessStatus)
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .RequireAuthorization(CommandPolicies.Of(kind.Type));
 
     public static async Task<IResult> HandleAsync(
         HttpContext http, CommandKind kind, bool bodyRequired, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken cancellationToken)
@@ -66,6 +59,11 @@ internal static class CommandEndpoints
         if (await CommandSecurity.RefusalAsync(http, envelope!, cancellationToken) is { } refused)
         {
             return new ReplyResult(refused);
+        }
+
+        if (SubmittingAsynchronously.AsyncSubmission.Requested(http.Request))
+        {
+            return await SubmittingAsynchronously.AsyncSubmission.AcceptAsync(http, kind, envelope!, body, cancellationToken);
         }
 
         var reply = await bus.SendAsync(envelope!, cancellationToken);

@@ -59,7 +59,9 @@ public static class LedgerFeatures
         AccountStatusEndpoints.Map(api);
         ClosePeriodEndpoint.Map(api);
         SubmitBatchEndpoint.Map(api, Kinds);
+        api.MapDurableMessaging(Kinds);
         GetAccountEndpoint.Map(api);
+        api.MapReadSide();
         return endpoints;
     }
 }

@@ -1,5 +1,6 @@
 using ComputeBank.Api.Features;
 using ComputeBank.Api.Ledger;
+using ComputeBank.Api.Observability;
 using ComputeBank.Api.Projections;
 using ComputeBank.Api.Security;
 using ComputeBank.Domain;
@@ -34,7 +35,8 @@ public static class ComputeBankHost
         services.AddSingleton(sp => EventStore.EventStore.Create(
             new EventStoreOptions { ConnectionString = connectionString, Schema = schema, Json = DomainJson.Options },
             LedgerTypes.Registry(),
-            sp.GetRequiredService<ILoggerFactory>()));
+            sp.GetRequiredService<ILoggerFactory>(),
+            [.. sp.GetServices<IInlineProjection>()]));
         services.AddSingleton(sp => sp.GetRequiredService<EventStore.EventStore>().DataSource);
         services.AddSingleton<IStateProjection>(new AccountBucketsProjection(schema));
         services.AddSingleton(sp => new CommandBus(
@@ -46,8 +48,12 @@ public static class ComputeBankHost
             sp.GetRequiredService<ILogger<CommandBus>>()));
         services.AddSingleton<SchemaMigration>();
         services.AddHostedService(sp => sp.GetRequiredService<SchemaMigration>());
-        services.AddProblemDetails();
-        services.AddOpenApi();
+        builder.AddObservability();
+        services.AddDurableMessaging(builder.Configuration, schema);
+        services.AddReadSide(schema);
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = Http.FrameworkProblems.Customize);
+        // A lambda, not a method group: the OpenAPI XML-comment generator only intercepts this form.
+        services.AddOpenApi(options => Http.ApiDocs.Configure(options));
         builder.AddComputeBankSecurity();
         return builder;
     }
@@ -56,6 +62,7 @@ public static class ComputeBankHost
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseShutdownGate();
         app.UseComputeBankSecurity();
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapLedger();

@@ -1,4 +1,5 @@
 using ComputeBank.Api.Ledger;
+using ComputeBank.Api.Observability;
 
 namespace ComputeBank.Api.Hosting;
 
@@ -7,7 +8,7 @@ namespace ComputeBank.Api.Hosting;
 /// reached, the host still starts, answers <c>/health/ready</c> with 503, and keeps trying every few seconds, so that a
 /// database that comes up later is picked up without a restart.
 /// </summary>
-public sealed partial class SchemaMigration(EventStore.EventStore store, ILogger<SchemaMigration> logger) : BackgroundService
+public sealed class SchemaMigration(EventStore.EventStore store, ILogger<SchemaMigration> logger) : BackgroundService
 {
     private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(3);
     private volatile bool _current;
@@ -48,10 +49,7 @@ public sealed partial class SchemaMigration(EventStore.EventStore store, ILogger
         catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
         {
             _lastError = ex.Message;
-            LogMigrationFailed(logger, ex.Message);
+            ApiLog.MigrationFailed(logger, ex.Message);
         }
     }
-
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Schema migration failed ({Reason}); the service is not ready and retries in a few seconds")]
-    private static partial void LogMigrationFailed(ILogger logger, string reason);
 }

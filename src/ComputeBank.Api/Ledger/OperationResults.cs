@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using ComputeBank.Api.Contracts;
 using ComputeBank.Domain;
 using ComputeBank.Domain.Accounts;
 using ComputeBank.Messaging;
@@ -12,75 +13,65 @@ namespace ComputeBank.Api.Ledger;
 /// </summary>
 public static class OperationResults
 {
-    public static JsonObject Default(LedgerCommand command, OperationOutcome outcome, CommittedOperation committed)
+    public static JsonObject Default(LedgerCommand command, OperationOutcome outcome, CommittedOperation committed) =>
+        ContractJson.ToNode(Of(outcome, committed));
+
+    public static OperationResult Of(OperationOutcome outcome, CommittedOperation committed) => new()
     {
-        var result = new JsonObject
-        {
-            ["operationId"] = outcome.OperationId.Value,
-            ["accounts"] = new JsonArray([.. outcome.Accounts.Select(a => (JsonNode)Account(a, committed))]),
-            ["lastSequence"] = committed.LastSequence,
-            ["committedAt"] = Timestamp(committed.CommittedAt),
-        };
-        if (outcome.PeriodTransfer is { } transfer)
-        {
-            result["hoursDebited"] = transfer.HoursDebited.ToString();
-            result["hoursCredited"] = transfer.HoursCredited.ToString();
-            result["rate"] = transfer.Rate.ToString();
-        }
-
-        if (outcome.Hold is { } hold)
-        {
-            result["hold"] = Hold(hold);
-        }
-
-        return result;
-    }
-
-    public static JsonObject Hold(HoldOutcome hold) => new()
-    {
-        ["holdId"] = hold.HoldId.Value,
-        ["status"] = Lower(hold.Status.ToString()),
-        ["hours"] = hold.Hours.ToString(),
-        ["capturedHours"] = hold.CapturedHours.ToString(),
-        ["expiresAt"] = Timestamp(hold.ExpiresAt),
+        OperationId = outcome.OperationId.Value,
+        Accounts = [.. outcome.Accounts.Select(a => Account(a, committed))],
+        LastSequence = committed.LastSequence,
+        CommittedAt = Timestamp(committed.CommittedAt),
+        HoursDebited = outcome.PeriodTransfer?.HoursDebited.ToString(),
+        HoursCredited = outcome.PeriodTransfer?.HoursCredited.ToString(),
+        Rate = outcome.PeriodTransfer?.Rate.ToString(),
+        Hold = outcome.Hold is { } hold ? Hold(hold) : null,
     };
 
-    public static JsonObject Bucket(Bucket bucket, Hours posted, Hours pending, Hours available) => new()
+    public static HoldView Hold(HoldOutcome hold) => new()
     {
-        ["resourceClass"] = bucket.ResourceClass.Value,
-        ["region"] = bucket.Region.Value,
-        ["period"] = bucket.Period.ToString(),
-        ["posted"] = posted.ToString(),
-        ["pending"] = pending.ToString(),
-        ["available"] = available.ToString(),
+        HoldId = hold.HoldId.Value,
+        Status = Lower(hold.Status.ToString()),
+        Hours = hold.Hours.ToString(),
+        CapturedHours = hold.CapturedHours.ToString(),
+        ExpiresAt = Timestamp(hold.ExpiresAt),
+    };
+
+    public static BalanceView Bucket(Bucket bucket, Hours posted, Hours pending, Hours available) => new()
+    {
+        ResourceClass = bucket.ResourceClass.Value,
+        Region = bucket.Region.Value,
+        Period = bucket.Period.ToString(),
+        Posted = posted.ToString(),
+        Pending = pending.ToString(),
+        Available = available.ToString(),
     };
 
     public static string Timestamp(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
 
     public static string Lower(string value) => value.ToLowerInvariant();
 
-    private static JsonObject Account(AccountOutcome account, CommittedOperation committed) => new()
+    private static TouchedAccount Account(AccountOutcome account, CommittedOperation committed) => new()
     {
-        ["accountId"] = account.AccountId.Value,
-        ["version"] = committed.StreamVersions.GetValueOrDefault(StreamIds.Account(account.AccountId)),
-        ["status"] = Lower(account.Status.ToString()),
-        ["balances"] = new JsonArray([.. account.Buckets.Select(b => (JsonNode)Bucket(b.Bucket, b.Posted, b.Pending, b.Available))]),
+        AccountId = account.AccountId.Value,
+        Version = committed.StreamVersions.GetValueOrDefault(StreamIds.Account(account.AccountId)),
+        Status = Lower(account.Status.ToString()),
+        Balances = [.. account.Buckets.Select(b => Bucket(b.Bucket, b.Posted, b.Pending, b.Available))],
     };
 }
 
 /// <summary>The JSON of an account (API.md): id, owner, kind, status, version, credit limits and balances per bucket.</summary>
 public static class AccountViews
 {
-    public static JsonObject Of(AccountState account, long version) => new()
+    public static AccountView Of(AccountState account, long version) => new()
     {
-        ["accountId"] = account.AccountId.Value,
-        ["ownerId"] = account.OwnerId,
-        ["kind"] = OperationResults.Lower(account.Kind.ToString()),
-        ["displayName"] = account.DisplayName,
-        ["status"] = OperationResults.Lower(account.Status.ToString()),
-        ["version"] = version,
-        ["creditLimits"] = new JsonObject([.. account.CreditLimits.Select(l => KeyValuePair.Create(l.Key.Value, (JsonNode?)l.Value.ToString()))]),
-        ["balances"] = new JsonArray([.. account.Balances.Select(b =>
-            (JsonNode)OperationResults.Bucket(b.Key, b.Value.Posted, b.Value.Pending, account.Available(b.Key)))]),
+        AccountId = account.AccountId.Value,
+        OwnerId = account.OwnerId,
+        Kind = OperationResults.Lower(account.Kind.ToString()),
+        DisplayName = account.DisplayName,
+        Status = OperationResults.Lower(account.Status.ToString()),
+        Version = version,
+        CreditLimits = account.CreditLimits.ToDictionary(l => l.Key.Value, l => l.Value.ToString(), StringComparer.Ordinal),
+        Balances = [.. account.Balances.Select(b => OperationResults.Bucket(b.Key, b.Value.Posted, b.Value.Pending, account.Available(b.Key)))],
     };
 }

@@ -6,8 +6,9 @@ using NpgsqlTypes;
 namespace ComputeBank.Api.Projections;
 
 /// <summary>
-/// Inline projection of account streams into <c>account_buckets</c>: one upsert statement per group commit with the
-/// posted and pending milli-hours of every bucket of every account the commit wrote.
+/// Inline projection of account streams into <c>account_buckets</c>: per group commit, one statement removes the rows of
+/// buckets that went back to zero and one upserts the posted and pending milli-hours of every other bucket of every
+/// account the commit wrote.
 /// </summary>
 public sealed class AccountBucketsProjection(string schema) : IStateProjection
 {
@@ -17,12 +18,30 @@ public sealed class AccountBucketsProjection(string schema) : IStateProjection
         "ON CONFLICT (account_id, resource_class, region, period) DO UPDATE " +
         "SET posted = excluded.posted, pending = excluded.pending, version = excluded.version";
 
+    // A bucket that went back to zero leaves the account's state; its row goes too (a missing row reads as zero).
+    private readonly string _deleteVanished =
+        $"DELETE FROM {schema}.account_buckets b WHERE b.account_id = ANY($1) AND NOT EXISTS (" +
+        "SELECT 1 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(account_id, resource_class, region, period) " +
+        "WHERE u.account_id = b.account_id AND u.resource_class = b.resource_class AND u.region = b.region AND u.period = b.period)";
+
     public IEnumerable<NpgsqlBatchCommand> Project(IReadOnlyList<(string StreamId, long Version, object State)> states)
     {
-        var rows = states
-            .Where(s => s.State is AccountState)
-            .SelectMany(s => ((AccountState)s.State).Balances.Select(b => (Account: (AccountState)s.State, Bucket: b.Key, Balance: b.Value, s.Version)))
+        var accounts = states.Where(s => s.State is AccountState).Select(s => (Account: (AccountState)s.State, s.Version)).ToList();
+        if (accounts.Count == 0)
+        {
+            yield break;
+        }
+
+        var rows = accounts
+            .SelectMany(a => a.Account.Balances.Select(b => (a.Account, Bucket: b.Key, Balance: b.Value, a.Version)))
             .ToList();
+        var delete = new NpgsqlBatchCommand(_deleteVanished);
+        delete.Parameters.Add(Text(accounts.Select(a => a.Account.AccountId.Value)));
+        delete.Parameters.Add(Text(rows.Select(r => r.Account.AccountId.Value)));
+        delete.Parameters.Add(Text(rows.Select(r => r.Bucket.ResourceClass.Value)));
+        delete.Parameters.Add(Text(rows.Select(r => r.Bucket.Region.Value)));
+        delete.Parameters.Add(Text(rows.Select(r => r.Bucket.Period.ToString())));
+        yield return delete;
         if (rows.Count == 0)
         {
             yield break;

@@ -52,36 +52,3 @@ public static class HostileJson
 
     private static string Truncate(string path) => path.Length <= 120 ? path : path[..120] + "...";
 }
-
-/// <summary>
-/// Answers the framework produces on its own (404 no such route, 405 wrong method, 415 from an endpoint's declared
-/// content type, 500 from the exception handler) are problem+json already; this gives them the stable <c>code</c>
-/// every ComputeBank problem carries.
-/// </summary>
-public static class FrameworkProblems
-{
-    public static void Configure(ProblemDetailsOptions options)
-    {
-        var previous = options.CustomizeProblemDetails;
-        options.CustomizeProblemDetails = context =>
-        {
-            previous?.Invoke(context);
-            var status = context.ProblemDetails.Status ?? context.HttpContext.Response.StatusCode;
-            context.ProblemDetails.Extensions.TryAdd("code", CodeOf(status));
-        };
-    }
-
-    public static string CodeOf(int status) => status switch
-    {
-        StatusCodes.Status400BadRequest => "bad_request",
-        StatusCodes.Status401Unauthorized => "unauthenticated",
-        StatusCodes.Status403Forbidden => "forbidden",
-        StatusCodes.Status404NotFound => "not_found",
-        StatusCodes.Status405MethodNotAllowed => "method_not_allowed",
-        StatusCodes.Status413PayloadTooLarge => "payload_too_large",
-        StatusCodes.Status415UnsupportedMediaType => "unsupported_media_type",
-        StatusCodes.Status429TooManyRequests => "rate_limited",
-        >= 500 => "internal_error",
-        _ => "http_" + status.ToString(System.Globalization.CultureInfo.InvariantCulture),
-    };
-}

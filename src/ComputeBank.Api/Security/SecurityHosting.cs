@@ -32,7 +32,6 @@ public static class SecurityHosting
         // Nothing the API reads is larger than a batch; Kestrel's own default (about 28.6 MiB) would let more in.
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = SubmitBatchEndpoint.MaxBatchBytes);
 
-        services.PostConfigure<ProblemDetailsOptions>(FrameworkProblems.Configure);
         services.AddSingleton(settings);
         services.AddSingleton(rateLimits);
         services.AddSingleton<IStateProjection>(new AccountsProjection(schema));

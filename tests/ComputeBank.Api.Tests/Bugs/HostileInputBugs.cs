@@ -39,17 +39,6 @@ public sealed class HostileInputBugs(ApiFactory factory) : IClassFixture<ApiFact
         Assert.Equal(before, await factory.Database.ScalarAsync<long>("SELECT count(*) FROM cb.events"));
     }
 
-    [Theory]
-    [InlineData("POST", "/api/v1/accounts/a-1/freeze", "text/plain", 415, "unsupported_media_type")]
-    [InlineData("PUT", "/api/v1/commands/batch", "application/json", 405, "method_not_allowed")]
-    [InlineData("PUT", "/api/v1/accounts//credit-limits/gpu.h100", "application/json", 404, "not_found")]
-    public async Task Bug_answers_of_the_framework_itself_were_problems_without_a_code(string method, string path, string contentType, int status, string code)
-    {
-        var answer = await SendAsync(new HttpMethod(method), path, Encoding.UTF8.GetBytes("{\"hours\":\"1\"}"), contentType);
-
-        answer.ShouldBeProblem((HttpStatusCode)status, code);
-    }
-
     private async Task<Answer> SendAsync(HttpMethod method, string path, byte[] body, string contentType = "application/json")
     {
         using var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative)) { Content = new ByteArrayContent(body) };

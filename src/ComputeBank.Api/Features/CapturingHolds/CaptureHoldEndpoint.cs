@@ -1,3 +1,5 @@
+using ComputeBank.Api.Contracts;
+using ComputeBank.Api.Http;
 using ComputeBank.Domain;
 
 namespace ComputeBank.Api.Features.CapturingHolds;
@@ -15,5 +17,10 @@ public static class CaptureHoldEndpoint
         return holdId is null || operationId is null || !fields.IsValid ? null : new CaptureHold(operationId, holdId, hours, context.Now);
     });
 
-    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/holds/{holdId}/capture", Kind, "CaptureHold", bodyRequired: false);
+    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/holds/{holdId}/capture", Kind, "CaptureHold", bodyRequired: false)
+        .DocumentCommand<CaptureHoldRequest, OperationResult>(StatusCodes.Status200OK, "Capture a hold",
+            "Posts all (or hours) of a pending hold to the beneficiary, or as consumption, and releases the rest.",
+            bodyOptional: true, idempotencyKey: true)
+        .ProducesProblems(StatusCodes.Status404NotFound, "hold_not_found")
+        .ProducesProblems(StatusCodes.Status422UnprocessableEntity, "hold_not_pending", "capture_exceeds_hold", "account_frozen", "account_closed", "period_closed", "balance_overflow");
 }

@@ -1,3 +1,5 @@
+using ComputeBank.Api.Contracts;
+using ComputeBank.Api.Http;
 using ComputeBank.Api.Ledger;
 using ComputeBank.Domain;
 using ComputeBank.EventStore;
@@ -27,7 +29,11 @@ public static class ClosePeriodEndpoint
             : new ClosePeriod(operationId, period, policy.Value, rolloverTo, [], context.Now);
     });
 
-    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/periods/{period}/close", Kind, "ClosePeriod");
+    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/periods/{period}/close", Kind, "ClosePeriod")
+        .DocumentCommand<ClosePeriodRequest, OperationResult>(StatusCodes.Status200OK, "Close a period",
+            "An operator closes a period: every remaining balance in it expires or rolls over to rolloverTo, open holds are " +
+            "released, and no movement in the period is accepted any more.", idempotencyKey: true)
+        .ProducesProblems(StatusCodes.Status422UnprocessableEntity, "period_already_closed");
 }
 
 /// <summary>

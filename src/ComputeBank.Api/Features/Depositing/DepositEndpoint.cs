@@ -1,3 +1,5 @@
+using ComputeBank.Api.Contracts;
+using ComputeBank.Api.Http;
 using ComputeBank.Domain;
 
 namespace ComputeBank.Api.Features.Depositing;
@@ -17,5 +19,9 @@ public static class DepositEndpoint
             : new DepositCapacity(operationId, accountId, bucket, hours.Value, reference, context.Now);
     });
 
-    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/deposits", Kind, "DepositCapacity");
+    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/deposits", Kind, "DepositCapacity")
+        .DocumentCommand<DepositRequest, OperationResult>(StatusCodes.Status201Created, "Deposit capacity",
+            "A provider deposits capacity (hours) into one bucket of its account.")
+        .ProducesProblems(StatusCodes.Status404NotFound, "account_not_found")
+        .ProducesProblems(StatusCodes.Status422UnprocessableEntity, "invalid_account_kind", "account_frozen", "account_closed", "period_closed", "balance_overflow");
 }

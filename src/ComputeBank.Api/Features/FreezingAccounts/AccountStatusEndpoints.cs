@@ -1,3 +1,5 @@
+using ComputeBank.Api.Contracts;
+using ComputeBank.Api.Http;
 using ComputeBank.Domain;
 
 namespace ComputeBank.Api.Features.FreezingAccounts;
@@ -14,9 +16,21 @@ public static class AccountStatusEndpoints
 
     public static void Map(IEndpointRouteBuilder api)
     {
-        api.MapCommand("/accounts/{accountId}/freeze", Freeze, "FreezeAccount", bodyRequired: false);
-        api.MapCommand("/accounts/{accountId}/unfreeze", Unfreeze, "UnfreezeAccount", bodyRequired: false);
-        api.MapCommand("/accounts/{accountId}/close", Close, "CloseAccount", bodyRequired: false);
+        api.MapCommand("/accounts/{accountId}/freeze", Freeze, "FreezeAccount", bodyRequired: false)
+            .DocumentCommand<AccountStatusRequest, OperationResult>(StatusCodes.Status200OK, "Freeze an account",
+                "An operator freezes an account: no credits move in or out until it is unfrozen.", bodyOptional: true, idempotencyKey: true)
+            .ProducesProblems(StatusCodes.Status404NotFound, "account_not_found")
+            .ProducesProblems(StatusCodes.Status422UnprocessableEntity, "account_closed");
+        api.MapCommand("/accounts/{accountId}/unfreeze", Unfreeze, "UnfreezeAccount", bodyRequired: false)
+            .DocumentCommand<AccountStatusRequest, OperationResult>(StatusCodes.Status200OK, "Unfreeze an account",
+                "An operator makes a frozen account active again.", bodyOptional: true, idempotencyKey: true)
+            .ProducesProblems(StatusCodes.Status404NotFound, "account_not_found")
+            .ProducesProblems(StatusCodes.Status422UnprocessableEntity, "account_closed");
+        api.MapCommand("/accounts/{accountId}/close", Close, "CloseAccount", bodyRequired: false)
+            .DocumentCommand<AccountStatusRequest, OperationResult>(StatusCodes.Status200OK, "Close an account",
+                "An operator closes an account that has no balance and no open hold left.", bodyOptional: true, idempotencyKey: true)
+            .ProducesProblems(StatusCodes.Status404NotFound, "account_not_found")
+            .ProducesProblems(StatusCodes.Status422UnprocessableEntity, "account_not_empty");
     }
 
     private static CommandKind Kind(string type, Func<OperationId, AccountId, DateTimeOffset, LedgerCommand> create) =>

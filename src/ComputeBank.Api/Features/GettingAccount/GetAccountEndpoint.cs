@@ -1,3 +1,4 @@
+using ComputeBank.Api.Contracts;
 using ComputeBank.Api.Http;
 using ComputeBank.Api.Ledger;
 using ComputeBank.Api.Security;
@@ -15,8 +16,12 @@ public static class GetAccountEndpoint
         api.MapGet("/accounts/{accountId}", GetAsync)
             .WithName("GetAccount")
             .RequireAccountReader()
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .WithTags(ApiDocs.QueriesTag)
+            .WithSummary("Get an account")
+            .WithDescription("The account with its status, kind, owner, stream version, credit limits and balances per bucket (posted, pending, available).")
+            .Produces<AccountView>(StatusCodes.Status200OK, ApiDocs.Json)
+            .ProducesProblems(StatusCodes.Status400BadRequest, "validation_failed")
+            .ProducesProblems(StatusCodes.Status404NotFound, "account_not_found");
 
     private static async Task<IResult> GetAsync(string accountId, EventStore.EventStore store, CancellationToken cancellationToken)
     {
@@ -34,6 +39,6 @@ public static class GetAccountEndpoint
         }
 
         var state = stream.EventsAfterSnapshot.Aggregate(stream.Snapshot, (s, e) => Domain.Ledger.Evolve(streamId, s, e.Data));
-        return Results.Json(AccountViews.Of((AccountState)state!, stream.Version));
+        return Results.Json(AccountViews.Of((AccountState)state!, stream.Version), ContractJson.Options);
     }
 }

@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using ComputeBank.Api.Contracts;
+using ComputeBank.Api.Http;
 using ComputeBank.Domain;
 
 namespace ComputeBank.Api.Features.OpeningAccounts;
@@ -27,19 +29,23 @@ public static class OpenAccountEndpoint
         return new OpenAccount(operationId, accountId, ownerId, kind.Value, displayName, context.Now);
     });
 
-    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/accounts", Kind, "OpenAccount");
+    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/accounts", Kind, "OpenAccount")
+        .DocumentCommand<OpenAccountRequest, AccountView>(StatusCodes.Status201Created, "Open an account",
+            "Opens a provider or consumer account and answers 201 with the account. The account id is the operation id: opening " +
+            "again with the same fields replays the first answer; with other fields it is 409.")
+        .ProducesProblems(StatusCodes.Status409Conflict, "account_exists_with_different_fields");
 
-    /// <summary>The 201 body: the account as it now is.</summary>
-    public static JsonObject Body(OpenAccount command, OperationOutcome outcome, Messaging.CommittedOperation committed) => new()
+    /// <summary>The 201 body: the account as it now is, with the global sequence of its opening.</summary>
+    public static JsonObject Body(OpenAccount command, OperationOutcome outcome, Messaging.CommittedOperation committed) => ContractJson.ToNode(new AccountView
     {
-        ["accountId"] = command.AccountId.Value,
-        ["ownerId"] = command.OwnerId,
-        ["kind"] = command.Kind.ToString().ToLowerInvariant(),
-        ["displayName"] = command.DisplayName,
-        ["status"] = "active",
-        ["version"] = committed.StreamVersions.GetValueOrDefault(StreamIds.Account(command.AccountId), 1),
-        ["creditLimits"] = new JsonObject(),
-        ["balances"] = new JsonArray(),
-        ["lastSequence"] = committed.LastSequence,
-    };
+        AccountId = command.AccountId.Value,
+        OwnerId = command.OwnerId,
+        Kind = command.Kind.ToString().ToLowerInvariant(),
+        DisplayName = command.DisplayName,
+        Status = "active",
+        Version = committed.StreamVersions.GetValueOrDefault(StreamIds.Account(command.AccountId), 1),
+        CreditLimits = new Dictionary<string, string>(StringComparer.Ordinal),
+        Balances = [],
+        LastSequence = committed.LastSequence,
+    });
 }

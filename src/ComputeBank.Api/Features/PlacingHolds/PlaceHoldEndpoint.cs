@@ -1,3 +1,5 @@
+using ComputeBank.Api.Contracts;
+using ComputeBank.Api.Http;
 using ComputeBank.Domain;
 
 namespace ComputeBank.Api.Features.PlacingHolds;
@@ -23,5 +25,9 @@ public static class PlaceHoldEndpoint
             : new PlaceHold(holdId, accountId, beneficiary, bucket, hours.Value, expiresAt.Value, context.Now);
     });
 
-    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/holds", Kind, "PlaceHold");
+    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/holds", Kind, "PlaceHold")
+        .DocumentCommand<PlaceHoldRequest, OperationResult>(StatusCodes.Status201Created, "Place a hold",
+            "Reserves credits of one bucket until they are captured, released or expire; the answer includes the hold.")
+        .ProducesProblems(StatusCodes.Status404NotFound, "account_not_found")
+        .ProducesProblems(StatusCodes.Status422UnprocessableEntity, "insufficient_credits", "same_account", "account_frozen", "account_closed", "period_closed", "balance_overflow");
 }

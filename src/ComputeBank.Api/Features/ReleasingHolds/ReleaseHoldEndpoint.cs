@@ -1,3 +1,5 @@
+using ComputeBank.Api.Contracts;
+using ComputeBank.Api.Http;
 using ComputeBank.Domain;
 
 namespace ComputeBank.Api.Features.ReleasingHolds;
@@ -12,5 +14,9 @@ public static class ReleaseHoldEndpoint
         return holdId is null || operationId is null ? null : new ReleaseHold(operationId, holdId, context.Now);
     });
 
-    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/holds/{holdId}/release", Kind, "ReleaseHold", bodyRequired: false);
+    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/holds/{holdId}/release", Kind, "ReleaseHold", bodyRequired: false)
+        .DocumentCommand<ReleaseHoldRequest, OperationResult>(StatusCodes.Status200OK, "Release a hold",
+            "Releases a pending hold: its hours become available again.", bodyOptional: true, idempotencyKey: true)
+        .ProducesProblems(StatusCodes.Status404NotFound, "hold_not_found")
+        .ProducesProblems(StatusCodes.Status422UnprocessableEntity, "hold_not_pending");
 }

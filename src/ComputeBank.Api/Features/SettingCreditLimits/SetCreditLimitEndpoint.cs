@@ -1,3 +1,5 @@
+using ComputeBank.Api.Contracts;
+using ComputeBank.Api.Http;
 using ComputeBank.Domain;
 
 namespace ComputeBank.Api.Features.SettingCreditLimits;
@@ -23,7 +25,8 @@ public static class SetCreditLimitEndpoint
                     CommandEndpoints.HandleAsync(http, Kind, bodyRequired: true, catalogue, bus, time, ct))
             .WithName("SetCreditLimit")
             .RequireAuthorization(Security.Policies.Operator)
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .DocumentCommand<SetCreditLimitRequest, OperationResult>(StatusCodes.Status200OK, "Set a credit limit",
+                "Sets how far a consumer account may go below zero in one resource class (0 removes the limit).", idempotencyKey: true)
+            .ProducesProblems(StatusCodes.Status404NotFound, "account_not_found")
+            .ProducesProblems(StatusCodes.Status422UnprocessableEntity, "invalid_account_kind", "account_closed", "insufficient_credits");
 }

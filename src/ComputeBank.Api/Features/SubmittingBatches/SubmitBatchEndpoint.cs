@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using ComputeBank.Api.Contracts;
 using ComputeBank.Api.Http;
 using ComputeBank.Api.Security;
 using ComputeBank.Domain;
@@ -24,10 +25,16 @@ public static class SubmitBatchEndpoint
                 SubmitAsync(http, kinds, catalogue, bus, time, ct))
             .WithName("SubmitBatch")
             .RequireAuthorization(Policies.Writer)
-            .Accepts<JsonObject>("application/json")
-            .Produces<JsonObject>()
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+            .WithTags(ApiDocs.CommandsTag)
+            .WithSummary("Submit a batch of commands")
+            .WithDescription("Up to 8,190 commands {type, body}, answered 200 with one result or problem per command, in order. " +
+                             "Non-atomic (the default): each command stands alone. atomic: true: all take effect in one transaction " +
+                             "or none does, and the others answer 422 batch_aborted.")
+            .Accepts<BatchRequest>(ApiDocs.Json)
+            .Produces<BatchResponse>(StatusCodes.Status200OK, ApiDocs.Json)
+            .ProducesProblems(StatusCodes.Status400BadRequest, "validation_failed", "malformed_json")
+            .ProducesProblems(StatusCodes.Status413PayloadTooLarge, "payload_too_large")
+            .ProducesProblems(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type");
 
     private static async Task<IResult> SubmitAsync(
         HttpContext http, IReadOnlyDictionary<string, CommandKind> kinds, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken cancellationToken)
@@ -86,6 +93,19 @@ public static class SubmitBatchEndpoint
                     $"Not applied: command {refused} of the atomic batch was refused, so none of the batch took effect.");
             }
         }
+        else if (envelopes.Count > 0 && SubmittingAsynchronously.AsyncSubmission.Requested(http.Request))
+        {
+            // Non-atomic batches honour Prefer: respond-async, each command queued on its own (atomic ones answer synchronously).
+            var accepted = await SubmittingAsynchronously.AsyncSubmission.AcceptManyAsync(http,
+                [.. envelopes.Select(e => (commands[e.Index].GetProperty("type").GetString()!, e.Envelope, JsonObject.Create(commands[e.Index].GetProperty("body").Clone())!))],
+                cancellationToken);
+            for (var i = 0; i < envelopes.Count; i++)
+            {
+                replies[envelopes[i].Index] = accepted[i];
+            }
+
+            http.Response.Headers["Preference-Applied"] = "respond-async";
+        }
         else if (envelopes.Count > 0)
         {
             var sent = await bus.SendManyAsync([.. envelopes.Select(e => e.Envelope)], atomic, cancellationToken);
@@ -95,19 +115,22 @@ public static class SubmitBatchEndpoint
             }
         }
 
-        var results = new JsonArray([.. replies.Select(r => (JsonNode)new JsonObject
-        {
-            ["status"] = r!.Status,
-            ["replayed"] = r.Replayed,
-            [r.Succeeded ? "result" : "problem"] = r.Body.DeepClone(),
-        })]);
-        return Results.Json(new JsonObject
-        {
-            ["atomic"] = atomic,
-            ["succeeded"] = replies.Count(r => r!.Succeeded),
-            ["failed"] = replies.Count(r => !r!.Succeeded),
-            ["results"] = results,
-        });
+        return Results.Json(
+            new BatchResponse
+            {
+                Atomic = atomic,
+                Succeeded = replies.Count(r => r!.Succeeded),
+                Failed = replies.Count(r => !r!.Succeeded),
+                Results = [.. replies.Select(r => new BatchItemResult
+                {
+                    Status = r!.Status,
+                    Replayed = r.Replayed,
+                    Result = r.Succeeded ? r.Body.DeepClone().AsObject() : null,
+                    Problem = r.Succeeded ? null : r.Body.DeepClone().AsObject(),
+                })],
+            },
+            ContractJson.Options,
+            statusCode: http.Response.Headers.ContainsKey("Preference-Applied") ? StatusCodes.Status202Accepted : StatusCodes.Status200OK);
     }
 
     private static (CommandEnvelope? Envelope, CommandReply? Problem) ReadItem(

@@ -1,4 +1,5 @@
 using System.Globalization;
+using ComputeBank.Api.Contracts;
 using ComputeBank.Api.Http;
 using ComputeBank.Domain;
 
@@ -26,7 +27,11 @@ public static class TransferEndpoint
             : new TransferCredits(operationId, from, to, bucket, hours.Value, settlement, context.Now);
     });
 
-    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/transfers", Kind, "TransferCredits");
+    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/transfers", Kind, "TransferCredits")
+        .DocumentCommand<TransferRequest, OperationResult>(StatusCodes.Status201Created, "Transfer credits",
+            "Credits move between two accounts within one bucket, optionally with the settlement that paid for them.")
+        .ProducesProblems(StatusCodes.Status404NotFound, "account_not_found")
+        .ProducesProblems(StatusCodes.Status422UnprocessableEntity, "insufficient_credits", "same_account", "account_frozen", "account_closed", "period_closed", "balance_overflow");
 
     /// <summary>What was paid for the credits: CNY with at most 2 decimals, a rail, a payment reference.</summary>
     private static Settlement? Settlement(Fields fields)

@@ -1,3 +1,5 @@
+using ComputeBank.Api.Contracts;
+using ComputeBank.Api.Http;
 using ComputeBank.Domain;
 
 namespace ComputeBank.Api.Features.TransferringAcrossPeriods;
@@ -23,5 +25,10 @@ public static class TransferAcrossPeriodsEndpoint
             : new TransferAcrossPeriods(operationId, from, to, resourceClass, fromRegion, fromPeriod, toRegion, toPeriod, hours.Value, context.Now);
     });
 
-    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/period-transfers", Kind, "TransferAcrossPeriods");
+    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/period-transfers", Kind, "TransferAcrossPeriods")
+        .DocumentCommand<TransferAcrossPeriodsRequest, OperationResult>(StatusCodes.Status201Created, "Transfer credits across regions or periods",
+            "Credits move to another region and/or period (and optionally another account) at the configured conversion rate; " +
+            "the answer adds hoursDebited, hoursCredited and rate.")
+        .ProducesProblems(StatusCodes.Status404NotFound, "account_not_found")
+        .ProducesProblems(StatusCodes.Status422UnprocessableEntity, "insufficient_credits", "no_conversion_rate", "account_frozen", "account_closed", "period_closed", "balance_overflow");
 }

@@ -1,3 +1,5 @@
+using ComputeBank.Api.Contracts;
+using ComputeBank.Api.Http;
 using ComputeBank.Domain;
 
 namespace ComputeBank.Api.Features.Withdrawing;
@@ -17,5 +19,9 @@ public static class WithdrawEndpoint
             : new WithdrawCredits(operationId, accountId, bucket, hours.Value, jobReference, context.Now);
     });
 
-    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/withdrawals", Kind, "WithdrawCredits");
+    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/withdrawals", Kind, "WithdrawCredits")
+        .DocumentCommand<WithdrawRequest, OperationResult>(StatusCodes.Status201Created, "Withdraw credits",
+            "A job consumes credits from one bucket of an account; refused when the bucket's available hours do not cover it.")
+        .ProducesProblems(StatusCodes.Status404NotFound, "account_not_found")
+        .ProducesProblems(StatusCodes.Status422UnprocessableEntity, "insufficient_credits", "account_frozen", "account_closed", "period_closed", "balance_overflow");
 }

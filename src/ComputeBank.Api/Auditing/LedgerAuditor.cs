@@ -1,0 +1,287 @@
+using System.Diagnostics;
+using ComputeBank.Api.Projections;
+using ComputeBank.Domain;
+using ComputeBank.Domain.Accounts;
+
+namespace ComputeBank.Api.Auditing;
+
+/// <summary>
+/// Proves the books from events alone (DOMAIN.md invariants 1, 3 and 5), for GET /api/v1/audit/verify and
+/// <c>computebank audit verify</c>. Every event is replayed once, in sequence order, from one consistent snapshot
+/// (<see cref="EventScan"/>); memory grows with the number of streams and buckets, not with the number of events.
+/// <list type="bullet">
+/// <item>1: per resource class, the postings of all events (system accounts included) sum to zero.</item>
+/// <item>3: every row of <c>account_buckets</c>, every snapshot and every live <c>pool_totals</c> row equals the fold of
+/// its events (the pools as of their projection checkpoint).</item>
+/// <item>5: every stream's hash chain is intact (<see cref="EventStore.EventStore.VerifyHashChainsAsync"/>).</item>
+/// </list>
+/// </summary>
+public sealed class LedgerAuditor(EventStore.EventStore store, LedgerCatalogue catalogue)
+{
+    /// <summary>At most this many discrepancies are listed; all are counted.</summary>
+    public const int MaxListed = 1000;
+
+    private static readonly ActivitySource Source = new("ComputeBank.Auditing");
+
+    /// <summary>Replays everything and reports each discrepancy. <paramref name="progress"/> gets the events replayed so far.</summary>
+    public async Task<AuditReport> VerifyAsync(IProgress<long>? progress, CancellationToken ct)
+    {
+        using var activity = Source.StartActivity("audit verify");
+        var found = new Findings();
+        var schema = store.Schema;
+        var streams = new Dictionary<string, Replay>(StringComparer.Ordinal);
+        var sums = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var pools = new PoolFold(catalogue.SystemAccounts);
+        long events = 0;
+
+        // Invariant 5 is one server-side pass over the events; it runs while this process replays them.
+        var chains = store.VerifyHashChainsAsync(ct);
+        await using (var scan = await EventScan.OpenAsync(store.DataSource, schema, ct))
+        {
+            var snapshotVersions = new Dictionary<string, long>(StringComparer.Ordinal);
+            await scan.ReadAsync($"SELECT stream_id, version FROM {schema}.snapshots", r => snapshotVersions[r.GetString(0)] = r.GetInt64(1), ct);
+            var poolCheckpoint = 0L;
+            await scan.ReadAsync($"SELECT last_sequence FROM {schema}.projection_progress WHERE name = '{PoolsProjection.ProjectionName}'",
+                r => poolCheckpoint = r.GetInt64(0), ct);
+
+            await foreach (var e in scan.EventsAsync(0, ct))
+            {
+                events++;
+                if (events % 100_000 == 0)
+                {
+                    progress?.Report(events);
+                }
+
+                if (!streams.TryGetValue(e.StreamId, out var replay))
+                {
+                    streams[e.StreamId] = replay = new Replay();
+                }
+
+                if (e.Data is null)
+                {
+                    replay.Broken ??= $"event {e.Version} ({e.TypeName}) cannot be read: {e.Error}";
+                    continue;
+                }
+
+                foreach (var posting in DomainEvents.PostingsOf(e.Data))
+                {
+                    var key = posting.Bucket.ResourceClass.Value;
+                    sums[key] = checked(sums.GetValueOrDefault(key) + posting.Amount.MilliHours);
+                }
+
+                if (e.Sequence <= poolCheckpoint)
+                {
+                    pools.Apply(e.Data);
+                }
+
+                replay.Version = e.Version;
+                if (replay.Broken is not null)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    replay.State = Domain.Ledger.Evolve(e.StreamId, replay.State, e.Data);
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or KeyNotFoundException or ArgumentException or InvalidCastException or OverflowException)
+                {
+                    replay.Broken = $"event {e.Version} ({e.TypeName}) does not apply: {ex.Message}";
+                    continue;
+                }
+
+                if (snapshotVersions.TryGetValue(e.StreamId, out var snapshotVersion) && snapshotVersion == e.Version)
+                {
+                    replay.AtSnapshot = DomainJson.SerializeState(replay.State);
+                }
+            }
+
+            progress?.Report(events);
+            foreach (var (streamId, replay) in streams.Where(s => s.Value.Broken is not null))
+            {
+                found.Add(new Discrepancy(3, AuditChecks.Replay, $"{streamId}: {replay.Broken}", AccountOf(streamId), streamId));
+            }
+
+            await CheckAccountBucketsAsync(scan, streams, found, ct);
+            await CheckSnapshotsAsync(scan, streams, found, ct);
+            await CheckPoolsAsync(scan, pools, poolCheckpoint, found, ct);
+            await scan.Transaction.CommitAsync(ct);
+        }
+
+        foreach (var (resourceClass, sum) in sums.Where(s => s.Value != 0))
+        {
+            found.Add(new Discrepancy(1, AuditChecks.DoubleEntry,
+                $"the postings of {resourceClass} over all events sum to {new Hours(sum)}, not zero",
+                ResourceClass: resourceClass, Expected: Hours.Zero.ToString(), Found: new Hours(sum).ToString()));
+        }
+
+        foreach (var chain in await chains)
+        {
+            found.Add(new Discrepancy(5, AuditChecks.HashChain, $"{chain.StreamId}: {chain.Kind} at version {chain.Version}: {chain.Detail}",
+                AccountOf(chain.StreamId), chain.StreamId, Version: chain.Version, Field: chain.Kind.ToString()));
+        }
+
+        activity?.SetTag("computebank.audit.events", events);
+        activity?.SetTag("computebank.audit.discrepancies", found.Count);
+        return new AuditReport(found.Count == 0, events, streams.Count, found.Count, found.Listed);
+    }
+
+    private static async Task CheckAccountBucketsAsync(EventScan scan, Dictionary<string, Replay> streams, Findings found, CancellationToken ct)
+    {
+        var seen = new HashSet<(string, Bucket)>();
+        await scan.ReadAsync($"SELECT account_id, resource_class, region, period, posted, pending FROM {scan.Schema}.account_buckets", r =>
+        {
+            var accountId = r.GetString(0);
+            var streamId = "account-" + accountId;
+            if (!Bucket.TryParseKey($"{r.GetString(1)}/{r.GetString(2)}/{r.GetString(3)}", out var bucket))
+            {
+                found.Add(new Discrepancy(3, AuditChecks.AccountBuckets, $"row of {accountId} has an unreadable bucket", accountId, streamId));
+                return;
+            }
+
+            seen.Add((accountId, bucket));
+            var replay = streams.GetValueOrDefault(streamId);
+            if (replay is { Broken: not null })
+            {
+                return;
+            }
+
+            var expected = (replay?.State as AccountState)?.Balance(bucket) ?? BucketBalance.Empty;
+            Compare(found, AuditChecks.AccountBuckets, accountId, streamId, bucket, "posted", expected.Posted, new Hours(r.GetInt64(4)));
+            Compare(found, AuditChecks.AccountBuckets, accountId, streamId, bucket, "pending", expected.Pending, new Hours(r.GetInt64(5)));
+        }, ct);
+
+        foreach (var (streamId, replay) in streams)
+        {
+            if (replay is { Broken: null, State: AccountState account })
+            {
+                foreach (var (bucket, balance) in account.Balances.Where(b => !seen.Contains((account.AccountId.Value, b.Key))))
+                {
+                    found.Add(new Discrepancy(3, AuditChecks.AccountBuckets, $"{account.AccountId} has no row for {bucket}",
+                        account.AccountId.Value, streamId, BucketRef.Of(bucket), Field: "posted", Expected: balance.Posted.ToString()));
+                }
+            }
+        }
+    }
+
+    private static async Task CheckSnapshotsAsync(EventScan scan, Dictionary<string, Replay> streams, Findings found, CancellationToken ct)
+    {
+        await scan.ReadAsync($"SELECT stream_id, version, data FROM {scan.Schema}.snapshots", r =>
+        {
+            var streamId = r.GetString(0);
+            var version = r.GetInt64(1);
+            var replay = streams.GetValueOrDefault(streamId);
+            if (replay is { Broken: not null })
+            {
+                return;
+            }
+
+            if (replay?.AtSnapshot is not { } expected)
+            {
+                found.Add(new Discrepancy(3, AuditChecks.Snapshots,
+                    $"{streamId}: snapshot at version {version} but the events reach version {replay?.Version ?? 0}", AccountOf(streamId), streamId, Version: version));
+                return;
+            }
+
+            string actual;
+            object? state;
+            try
+            {
+                state = DomainJson.DeserializeState(StreamIds.AggregateTypeOf(streamId), r.GetString(2));
+                actual = DomainJson.SerializeState(state);
+            }
+            catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException or FormatException or InvalidOperationException)
+            {
+                found.Add(new Discrepancy(3, AuditChecks.Snapshots, $"{streamId}: snapshot cannot be read: {e.Message}", AccountOf(streamId), streamId, Version: version));
+                return;
+            }
+
+            if (string.Equals(actual, expected, StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            var before = found.Count;
+            if (state is AccountState stored && DomainJson.DeserializeState(StreamIds.AccountType, expected) is AccountState replayed)
+            {
+                foreach (var bucket in stored.Balances.Keys.Union(replayed.Balances.Keys).Order())
+                {
+                    Compare(found, AuditChecks.Snapshots, stored.AccountId.Value, streamId, bucket, "posted", replayed.Balance(bucket).Posted, stored.Balance(bucket).Posted);
+                    Compare(found, AuditChecks.Snapshots, stored.AccountId.Value, streamId, bucket, "pending", replayed.Balance(bucket).Pending, stored.Balance(bucket).Pending);
+                }
+            }
+
+            if (found.Count == before)
+            {
+                found.Add(new Discrepancy(3, AuditChecks.Snapshots, $"{streamId}: snapshot at version {version} differs from the fold of its events",
+                    AccountOf(streamId), streamId, Field: "state", Expected: expected, Found: actual, Version: version));
+            }
+        }, ct);
+    }
+
+    private static async Task CheckPoolsAsync(EventScan scan, PoolFold pools, long checkpoint, Findings found, CancellationToken ct)
+    {
+        var seen = new HashSet<Bucket>();
+        await scan.ReadAsync(new PoolTable(scan.Schema).SelectLive, r =>
+        {
+            var (bucket, stored) = PoolTable.ReadRow(r);
+            seen.Add(bucket);
+            ComparePool(found, bucket, pools.Totals.GetValueOrDefault(bucket) ?? new PoolTotals(), stored, checkpoint);
+        }, ct);
+        foreach (var (bucket, totals) in pools.Totals.Where(p => !seen.Contains(p.Key) && !p.Value.IsZero))
+        {
+            ComparePool(found, bucket, totals, new PoolTotals(), checkpoint);
+        }
+    }
+
+    private static void ComparePool(Findings found, Bucket bucket, PoolTotals expected, PoolTotals stored, long checkpoint)
+    {
+        foreach (var ((column, want), (_, have)) in expected.Fields().Zip(stored.Fields()))
+        {
+            if (want != have)
+            {
+                found.Add(new Discrepancy(3, AuditChecks.Pools, $"pool {bucket} {column} at sequence {checkpoint}: events give {new Hours(want)}, the row has {new Hours(have)}",
+                    Bucket: BucketRef.Of(bucket), Field: column, Expected: new Hours(want).ToString(), Found: new Hours(have).ToString()));
+            }
+        }
+    }
+
+    private static void Compare(Findings found, string check, string accountId, string streamId, Bucket bucket, string field, Hours expected, Hours actual)
+    {
+        if (expected != actual)
+        {
+            found.Add(new Discrepancy(3, check, $"{accountId} {bucket} {field}: events give {expected}, {check} has {actual}",
+                accountId, streamId, BucketRef.Of(bucket), Field: field, Expected: expected.ToString(), Found: actual.ToString()));
+        }
+    }
+
+    private static string? AccountOf(string streamId) =>
+        streamId.StartsWith("account-", StringComparison.Ordinal) ? streamId["account-".Length..] : null;
+
+    private sealed class Replay
+    {
+        public long Version { get; set; }
+
+        public object? State { get; set; }
+
+        public string? AtSnapshot { get; set; }
+
+        public string? Broken { get; set; }
+    }
+
+    private sealed class Findings
+    {
+        public List<Discrepancy> Listed { get; } = [];
+
+        public long Count { get; private set; }
+
+        public void Add(Discrepancy discrepancy)
+        {
+            Count++;
+            if (Listed.Count < MaxListed)
+            {
+                Listed.Add(discrepancy);
+            }
+        }
+    }
+}

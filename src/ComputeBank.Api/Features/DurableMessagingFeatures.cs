@@ -1,0 +1,49 @@
+using ComputeBank.Api.Features.ExpiringHolds;
+using ComputeBank.Api.Features.GettingOperations;
+using ComputeBank.Api.Features.ManagingDeadLetters;
+using ComputeBank.Api.Features.PublishingIntegrationEvents;
+using ComputeBank.Api.Features.SubmittingAsynchronously;
+using ComputeBank.Domain;
+using ComputeBank.EventStore;
+using ComputeBank.Messaging;
+using ComputeBank.Messaging.Durable;
+using ComputeBank.Messaging.Outbox;
+
+namespace ComputeBank.Api.Features;
+
+/// <summary>
+/// Composition of durable messaging: the queue and its worker (asynchronous commands, scheduled hold expiry, retries and
+/// dead letters), the outbox and its webhook relay, and their endpoints. Settings: <c>ComputeBank:Durable</c>
+/// (<see cref="DurableOptions"/>) and <c>ComputeBank:Webhooks</c> (<see cref="WebhookOptions"/>).
+/// </summary>
+public static class DurableMessagingFeatures
+{
+    public static IServiceCollection AddDurableMessaging(this IServiceCollection services, IConfiguration configuration, string schema)
+    {
+        services.AddSingleton(configuration.GetSection("ComputeBank:Durable").Get<DurableOptions>() ?? new DurableOptions());
+        services.AddSingleton(configuration.GetSection("ComputeBank:Webhooks").Get<WebhookOptions>() ?? new WebhookOptions());
+        services.AddSingleton(sp => new DurableQueue(sp.GetRequiredService<EventStore.EventStore>().DataSource, schema));
+        services.AddSingleton(sp => new OutboxStore(sp.GetRequiredService<EventStore.EventStore>().DataSource, schema));
+        services.AddSingleton<IStateProjection>(sp => new HoldExpiryScheduling(sp.GetRequiredService<DurableQueue>()));
+        services.AddSingleton<IInlineProjection>(sp => new IntegrationEventsProjection(new OutboxWriter(schema), sp.GetRequiredService<WebhookOptions>()));
+        services.AddSingleton<IQueuedCommandTranslator>(sp =>
+            new QueuedCommandTranslator(LedgerFeatures.Kinds, sp.GetRequiredService<LedgerCatalogue>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new DurableWorker(
+            sp.GetRequiredService<DurableQueue>(), sp.GetRequiredService<CommandBus>(), sp.GetRequiredService<IQueuedCommandTranslator>(),
+            sp.GetRequiredService<EventStore.EventStore>().DataSource, sp.GetRequiredService<DurableOptions>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<DurableWorker>>()));
+        services.AddSingleton(sp => new OutboxRelay(
+            sp.GetRequiredService<OutboxStore>(), sp.GetRequiredService<EventStore.EventStore>().DataSource, sp.GetRequiredService<WebhookOptions>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<OutboxRelay>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<DurableWorker>());
+        services.AddHostedService(sp => sp.GetRequiredService<OutboxRelay>());
+        return services;
+    }
+
+    public static void MapDurableMessaging(this IEndpointRouteBuilder api, IReadOnlyDictionary<string, CommandKind> kinds)
+    {
+        SubmitCommandEndpoint.Map(api, kinds);
+        GetOperationEndpoint.Map(api);
+        DeadLetterEndpoints.Map(api);
+    }
+}

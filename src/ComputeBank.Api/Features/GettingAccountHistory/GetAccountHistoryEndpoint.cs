@@ -1,0 +1,82 @@
+using System.Text.Json.Nodes;
+using ComputeBank.Api.Security;
+using ComputeBank.Api.Http;
+using ComputeBank.Api.Ledger;
+using ComputeBank.Domain;
+using ComputeBank.Domain.Accounts;
+
+namespace ComputeBank.Api.Features.GettingAccountHistory;
+
+/// <summary>
+/// GET /api/v1/accounts/{accountId}/history?afterVersion=&amp;limit=: the account's events in stream order, each with its
+/// version, global sequence, stable type name, time, data, and the balance (posted, pending, available) of every bucket
+/// it touched right after it. <c>next</c> is the <c>afterVersion</c> of the following page, null on the last page.
+/// </summary>
+public static class GetAccountHistoryEndpoint
+{
+    public const int DefaultLimit = 100;
+    public const int MaxLimit = 1000;
+
+    public static void Map(IEndpointRouteBuilder api) =>
+        api.MapGet("/accounts/{accountId}/history", GetAsync)
+            .WithName("GetAccountHistory")
+            .RequireAccountReader()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+    private static async Task<IResult> GetAsync(string accountId, HttpRequest request, EventStore.EventStore store, CancellationToken ct)
+    {
+        var query = new QueryFields(request.Query);
+        if (!AccountId.TryParse(accountId, out var id, out var error))
+        {
+            query.Add("accountId", error ?? "is not valid");
+        }
+
+        var afterVersion = query.Integer("afterVersion", 0, 0);
+        var limit = query.Integer("limit", DefaultLimit, 1, MaxLimit);
+        if (!query.IsValid)
+        {
+            return query.Problem();
+        }
+
+        // The balances after each event need the state before the page: replay from the first event, one more than
+        // the page to know whether a next page exists.
+        var streamId = StreamIds.Account(id!);
+        var events = await store.ReadStreamAsync(streamId, 1, ct, toVersion: checked(afterVersion!.Value + limit!.Value + 1));
+        if (events.Count == 0)
+        {
+            return Problems.NotFound("account_not_found", $"No account '{accountId}'.");
+        }
+
+        var page = new JsonArray();
+        object? state = null;
+        foreach (var e in events.Take((int)Math.Min(events.Count, afterVersion.Value + limit.Value)))
+        {
+            state = Domain.Ledger.Evolve(streamId, state, e.Data);
+            if (e.Version <= afterVersion.Value)
+            {
+                continue;
+            }
+
+            var account = (AccountState)state!;
+            page.Add(new JsonObject
+            {
+                ["version"] = e.Version,
+                ["sequence"] = e.Sequence,
+                ["type"] = e.TypeName,
+                ["time"] = OperationResults.Timestamp(e.Timestamp),
+                ["data"] = JsonNode.Parse(DomainJson.SerializeEvent(e.Data)),
+                ["balances"] = new JsonArray([.. AccountEvolution.BucketsOf((AccountEvent)e.Data, id!).Order().Select(b =>
+                    (JsonNode)OperationResults.Bucket(b, account.Balance(b).Posted, account.Balance(b).Pending, account.Available(b)))]),
+            });
+        }
+
+        var more = events.Count > afterVersion.Value + limit.Value;
+        return Results.Json(new JsonObject
+        {
+            ["accountId"] = id!.Value,
+            ["events"] = page,
+            ["next"] = more ? afterVersion.Value + limit.Value : null,
+        });
+    }
+}

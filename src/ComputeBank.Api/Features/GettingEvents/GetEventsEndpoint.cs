@@ -1,0 +1,55 @@
+using System.Text.Json.Nodes;
+using ComputeBank.Api.Http;
+using ComputeBank.Api.Ledger;
+using ComputeBank.Domain;
+
+namespace ComputeBank.Api.Features.GettingEvents;
+
+/// <summary>
+/// GET /api/v1/events?afterSequence=&amp;limit=: the global feed in sequence order, only below the high-water mark (a
+/// page stops at a gap a running transaction could still fill, so a reader never skips an event that commits later).
+/// <c>next</c> is the <c>afterSequence</c> of the following request (the same as given when nothing new is there).
+/// </summary>
+public static class GetEventsEndpoint
+{
+    public const int DefaultLimit = 100;
+    public const int MaxLimit = 1000;
+
+    public static void Map(IEndpointRouteBuilder api) =>
+        api.MapGet("/events", GetAsync)
+            .WithName("GetEvents")
+            .RequireAuthorization(Security.Policies.ReadAll)
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+
+    private static async Task<IResult> GetAsync(HttpRequest request, EventStore.EventStore store, CancellationToken ct)
+    {
+        var query = new QueryFields(request.Query);
+        var afterSequence = query.Integer("afterSequence", 0, 0);
+        var limit = query.Integer("limit", DefaultLimit, 1, MaxLimit);
+        if (!query.IsValid)
+        {
+            return query.Problem();
+        }
+
+        var events = await store.ReadAllAsync(afterSequence!.Value, (int)limit!.Value, ct);
+        return Results.Json(new JsonObject
+        {
+            ["events"] = new JsonArray([.. events.Select(e => (JsonNode)new JsonObject
+            {
+                ["sequence"] = e.Sequence,
+                ["streamId"] = e.StreamId,
+                ["version"] = e.Version,
+                ["type"] = e.TypeName,
+                ["time"] = OperationResults.Timestamp(e.Timestamp),
+                ["data"] = JsonNode.Parse(DomainJson.SerializeEvent(e.Data)),
+                ["metadata"] = JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(e.Metadata, MetadataJson)),
+            })]),
+            ["next"] = events.Count == 0 ? afterSequence.Value : events[^1].Sequence,
+        });
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions MetadataJson = new(System.Text.Json.JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+}

@@ -1,0 +1,59 @@
+using System.Text.Json.Nodes;
+using ComputeBank.Api.Security;
+using ComputeBank.Api.Http;
+using ComputeBank.Api.Ledger;
+using ComputeBank.Domain;
+using ComputeBank.Domain.Holds;
+using ComputeBank.EventStore;
+
+namespace ComputeBank.Api.Features.GettingHold;
+
+/// <summary>
+/// GET /api/v1/holds/{holdId}: the hold and its status, from the hold stream's inline snapshot plus any later events.
+/// A hold still pending at or after its <c>expiresAt</c> is reported <c>expired</c>: DOMAIN.md makes expiry happen at
+/// that instant whether or not the expiry event has been written yet (it can no longer be captured or released).
+/// </summary>
+public static class GetHoldEndpoint
+{
+    public static void Map(IEndpointRouteBuilder api) =>
+        api.MapGet("/holds/{holdId}", GetAsync)
+            .WithName("GetHold")
+            .RequireHoldReader()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+    private static async Task<IResult> GetAsync(string holdId, EventStore.EventStore store, TimeProvider time, CancellationToken ct)
+    {
+        if (!OperationId.TryParse(holdId, out var id, out var error))
+        {
+            return Problems.Validation(new Dictionary<string, string[]>(StringComparer.Ordinal) { ["holdId"] = [error ?? "is not valid"] });
+        }
+
+        var streamId = StreamIds.Hold(id);
+        await using var session = store.OpenSession();
+        var fetched = await session.FetchForWritingAsync([streamId], LockMode.None, ct);
+        if (!fetched.TryGetValue(streamId, out var stream) || stream.Version == 0)
+        {
+            return Problems.NotFound("hold_not_found", $"No hold '{holdId}'.");
+        }
+
+        var hold = (HoldState)stream.EventsAfterSnapshot.Aggregate(stream.Snapshot, (s, e) => Domain.Ledger.Evolve(streamId, s, e.Data))!;
+        var status = hold.Status == HoldStatus.Pending && time.GetUtcNow() >= hold.ExpiresAt ? HoldStatus.Expired : hold.Status;
+        return Results.Json(new JsonObject
+        {
+            ["holdId"] = hold.HoldId.Value,
+            ["accountId"] = hold.AccountId.Value,
+            ["beneficiaryAccountId"] = hold.BeneficiaryAccountId?.Value,
+            ["resourceClass"] = hold.Bucket.ResourceClass.Value,
+            ["region"] = hold.Bucket.Region.Value,
+            ["period"] = hold.Bucket.Period.ToString(),
+            ["hours"] = hold.Hours.ToString(),
+            ["capturedHours"] = hold.CapturedHours.ToString(),
+            ["status"] = OperationResults.Lower(status.ToString()),
+            ["placedAt"] = OperationResults.Timestamp(hold.PlacedAt),
+            ["expiresAt"] = OperationResults.Timestamp(hold.ExpiresAt),
+            ["endedAt"] = hold.EndedAt is { } ended ? OperationResults.Timestamp(ended) : null,
+            ["version"] = stream.Version,
+        });
+    }
+}

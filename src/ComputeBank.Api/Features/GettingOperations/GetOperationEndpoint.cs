@@ -1,0 +1,55 @@
+using System.Text.Json.Nodes;
+using ComputeBank.Api.Http;
+using ComputeBank.Messaging.Durable;
+
+namespace ComputeBank.Api.Features.GettingOperations;
+
+/// <summary>
+/// GET /api/v1/operations/{operationId}: where an operation stands, <c>{status: pending|succeeded|failed, result | problem}</c>,
+/// from the durable queue and the operation log (so a command sent synchronously is found too). 404 <c>operation_not_found</c>.
+/// </summary>
+public static class GetOperationEndpoint
+{
+    public static void Map(IEndpointRouteBuilder api) =>
+        api.MapGet("/operations/{operationId}", GetAsync)
+            .WithName("GetOperation")
+            .RequireAuthorization(Security.Policies.Reader)
+            .Produces<JsonObject>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+    private static async Task<IResult> GetAsync(string operationId, DurableQueue queue, CancellationToken cancellationToken)
+    {
+        var status = await queue.FindAsync(operationId, cancellationToken);
+        if (status is null)
+        {
+            return Problems.NotFound("operation_not_found", $"No operation '{operationId}' was submitted.");
+        }
+
+        var body = new JsonObject
+        {
+            ["operationId"] = status.OperationId,
+            ["status"] = status.Status,
+            ["type"] = status.CommandType,
+            ["attempts"] = status.Attempts,
+            ["submittedAt"] = status.SubmittedAt,
+            ["finishedAt"] = status.FinishedAt,
+        };
+        if (status.Status != "pending" && status.Response is not null)
+        {
+            body["httpStatus"] = status.HttpStatus;
+            body[status.Status == "succeeded" ? "result" : "problem"] = status.Response.DeepClone();
+        }
+
+        if (status.LastError is not null)
+        {
+            body["lastError"] = status.LastError;
+        }
+
+        if (status.DeadLetterId is { } deadLetter)
+        {
+            body["deadLetterId"] = deadLetter;
+        }
+
+        return Results.Json(body);
+    }
+}

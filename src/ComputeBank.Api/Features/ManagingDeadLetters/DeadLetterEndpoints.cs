@@ -1,0 +1,107 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using ComputeBank.Api.Features.SubmittingAsynchronously;
+using ComputeBank.Api.Http;
+using ComputeBank.Messaging.Durable;
+
+namespace ComputeBank.Api.Features.ManagingDeadLetters;
+
+/// <summary>
+/// GET /api/v1/dead-letters?afterId=&amp;limit=&amp;includeReplayed=: queued commands that failed more often than the error
+/// policy allows, oldest first, with a <c>next</c> cursor. POST /api/v1/dead-letters/{id}/replay: puts one back on the
+/// queue with fresh attempts (after its cause is fixed) and answers 202 with the operation's Location.
+/// </summary>
+public static class DeadLetterEndpoints
+{
+    public const int MaxLimit = 500;
+
+    public static void Map(IEndpointRouteBuilder api)
+    {
+        api.MapGet("/dead-letters", ListAsync)
+            .WithName("ListDeadLetters")
+            .RequireAuthorization(Security.Policies.ReadAll)
+            .Produces<JsonObject>()
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        api.MapPost("/dead-letters/{id}/replay", ReplayAsync)
+            .WithName("ReplayDeadLetter")
+            .RequireAuthorization(Security.Policies.Operator)
+            .Produces<JsonObject>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+    }
+
+    private static async Task<IResult> ListAsync(HttpRequest request, DurableQueue queue, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var afterId = Number(request, "afterId", 0, long.MaxValue, 0, errors);
+        var limit = Number(request, "limit", 1, MaxLimit, 100, errors);
+        var includeReplayed = request.Query["includeReplayed"].FirstOrDefault() is { } flag && flag.Equals("true", StringComparison.OrdinalIgnoreCase);
+        if (errors.Count > 0)
+        {
+            return Problems.Validation(errors);
+        }
+
+        var letters = await queue.ListDeadLettersAsync(afterId, (int)limit, includeReplayed, cancellationToken);
+        return Results.Json(new JsonObject
+        {
+            ["items"] = new JsonArray([.. letters.Select(l => (JsonNode)new JsonObject
+            {
+                ["id"] = l.Id,
+                ["operationId"] = l.OperationId,
+                ["type"] = l.CommandType,
+                ["body"] = l.Body.DeepClone(),
+                ["attempts"] = l.Attempts,
+                ["error"] = l.Error,
+                ["problem"] = l.Problem?.DeepClone(),
+                ["failedAt"] = l.FailedAt,
+                ["replayedAt"] = l.ReplayedAt,
+            })]),
+            ["next"] = letters.Count == limit
+                ? $"/api/v1/dead-letters?afterId={letters[^1].Id.ToString(CultureInfo.InvariantCulture)}&limit={limit.ToString(CultureInfo.InvariantCulture)}" +
+                  (includeReplayed ? "&includeReplayed=true" : "")
+                : null,
+        });
+    }
+
+    private static async Task<IResult> ReplayAsync(string id, HttpResponse response, DurableQueue queue, DurableWorker worker, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var letterId))
+        {
+            return Problems.NotFound("dead_letter_not_found", $"No dead letter '{id}'.");
+        }
+
+        var (outcome, operationId) = await queue.ReplayAsync(letterId, time.GetUtcNow(), cancellationToken);
+        switch (outcome)
+        {
+            case ReplayOutcome.NotFound:
+                return Problems.NotFound("dead_letter_not_found", $"No dead letter '{id}'.");
+            case ReplayOutcome.AlreadyReplayed:
+                return Problems.Of(StatusCodes.Status409Conflict, "dead_letter_already_replayed", "Dead letter already replayed",
+                    $"Dead letter {id} was replayed before; see the operation's status.");
+            default:
+                worker.Wake();
+                var location = AsyncSubmission.Location(operationId!);
+                response.Headers.Location = location;
+                return Results.Json(
+                    new JsonObject { ["deadLetterId"] = letterId, ["operationId"] = operationId, ["status"] = "pending", ["location"] = location },
+                    statusCode: StatusCodes.Status202Accepted);
+        }
+    }
+
+    private static long Number(HttpRequest request, string name, long min, long max, long fallback, Dictionary<string, string[]> errors)
+    {
+        var text = request.Query[name].FirstOrDefault();
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max)
+        {
+            return value;
+        }
+
+        errors[name] = [$"must be an integer from {min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}"];
+        return fallback;
+    }
+}

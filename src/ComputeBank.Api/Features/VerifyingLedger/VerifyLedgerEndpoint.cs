@@ -1,0 +1,18 @@
+using ComputeBank.Api.Auditing;
+
+namespace ComputeBank.Api.Features.VerifyingLedger;
+
+/// <summary>
+/// GET /api/v1/audit/verify: replays every event and checks DOMAIN.md invariants 1, 3 and 5 (<see cref="LedgerAuditor"/>).
+/// Always 200 when the check ran: <c>ok</c> says whether the books are clean, <c>discrepancies</c> what is wrong.
+/// </summary>
+public static class VerifyLedgerEndpoint
+{
+    public static void Map(IEndpointRouteBuilder api) =>
+        api.MapGet("/audit/verify", async (LedgerAuditor auditor, CancellationToken ct) => Results.Json(await auditor.VerifyAsync(null, ct), ReportJson))
+            .WithName("VerifyLedger")
+            .RequireAuthorization(Security.Policies.ReadAll)
+            .Produces<AuditReport>();
+
+    public static System.Text.Json.JsonSerializerOptions ReportJson { get; } = new(System.Text.Json.JsonSerializerDefaults.Web);
+}

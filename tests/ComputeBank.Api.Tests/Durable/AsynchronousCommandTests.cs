@@ -1,0 +1,261 @@
+using System.Net;
+using ComputeBank.Messaging.Durable;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ComputeBank.Api.Tests.Durable;
+
+/// <summary>Prefer: respond-async, POST /commands, GET /operations, the worker, scheduled hold expiry and dead letters,
+/// through HTTP on a real PostgreSQL.</summary>
+public sealed class AsynchronousCommandTests : IClassFixture<DurableApiFactory>
+{
+    private static readonly Dictionary<string, string> Async = new(StringComparer.Ordinal) { ["Prefer"] = "respond-async" };
+
+    private readonly DurableApiFactory _factory;
+    private readonly LedgerClient _client;
+
+    public AsynchronousCommandTests(DurableApiFactory factory)
+    {
+        _factory = factory;
+        _client = new LedgerClient(factory.CreateClient());
+    }
+
+    private DurableWorker Worker => _factory.Services.GetRequiredService<DurableWorker>();
+
+    private static string Id(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
+
+    private static object Deposit(string depositId, string accountId, string hours = "1") =>
+        new { depositId, accountId, resourceClass = "gpu.h100", region = "beijing", period = LedgerClient.Period, hours };
+
+    private Task<Answer> OperationAsync(string operationId) => _client.GetAsync("/api/v1/operations/" + Uri.EscapeDataString(operationId));
+
+    private Task<Answer> FinishedAsync(string operationId) =>
+        Eventually.WaitAsync(() => OperationAsync(operationId), a => a.Status == HttpStatusCode.OK && (string?)a.Body!["status"] != "pending", $"operation {operationId}");
+
+    [Fact]
+    public async Task GivenWorkerStopped_When1000CommandsSubmittedAsync_ThenAfterTwoStartsAndStopsEachSucceedsExactlyOnce()
+    {
+        var provider = Id("prov");
+        (await _client.OpenAsync(provider, "provider")).ShouldBe(HttpStatusCode.Created);
+        await Worker.StopAsync(CancellationToken.None);
+        var ids = Enumerable.Range(0, 1000).Select(i => Id("dep" + i)).ToList();
+
+        await Parallel.ForEachAsync(ids.Select((id, i) => (id, i)), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (item, _) =>
+        {
+            var answer = item.i % 2 == 0
+                ? await _client.PostAsync("/api/v1/deposits", Deposit(item.id, provider), Async)
+                : await _client.PostAsync("/api/v1/commands", new { type = "deposit", body = Deposit(item.id, provider) });
+            answer.ShouldBe(HttpStatusCode.Accepted);
+        });
+        Assert.Equal("pending", (string?)(await OperationAsync(ids[0])).ShouldBe(HttpStatusCode.OK).Body!["status"]);
+
+        await Worker.StartAsync(CancellationToken.None);
+        await Eventually.WaitAsync(() => SucceededAsync(ids), n => n > 0, "the first commands to run");
+        await Worker.StopAsync(CancellationToken.None);
+        await Worker.StartAsync(CancellationToken.None);
+        await Eventually.WaitAsync(() => SucceededAsync(ids), n => n == ids.Count, "every command to run");
+        await Worker.StopAsync(CancellationToken.None);
+        await Worker.StartAsync(CancellationToken.None);
+
+        var inList = $"ARRAY['{string.Join("','", ids)}']";
+        Assert.Equal(1000L, await _factory.Database.ScalarAsync<long>(
+            $"SELECT count(*) FROM cb.events WHERE metadata->'headers'->>'operationId' = ANY({inList})"));
+        Assert.Equal(1000L, await _factory.Database.ScalarAsync<long>(
+            $"SELECT count(DISTINCT metadata->'headers'->>'operationId') FROM cb.events WHERE metadata->'headers'->>'operationId' = ANY({inList})"));
+        Assert.Equal(1000L, await _factory.Database.ScalarAsync<long>($"SELECT count(*) FROM cb.operations WHERE operation_id = ANY({inList}) AND status = 201"));
+        var done = (await FinishedAsync(ids[^1])).Body!;
+        Assert.Equal("succeeded", (string?)done["status"]);
+        Assert.Equal(ids[^1], (string?)done["result"]!["operationId"]);
+        Assert.Equal("1000.000", (await _client.BalanceAsync(provider)).Posted);
+    }
+
+    private async Task<long> SucceededAsync(IReadOnlyList<string> ids) =>
+        await _factory.Database.ScalarAsync<long>(
+            $"SELECT count(*) FROM cb.command_queue WHERE status = 'succeeded' AND operation_id = ANY(ARRAY['{string.Join("','", ids)}'])");
+
+    [Fact]
+    public async Task GivenRespondAsync_WhenValid_Then202WithLocation_AndTheSameOperationIsQueuedOnce()
+    {
+        var provider = Id("prov");
+        (await _client.OpenAsync(provider, "provider")).ShouldBe(HttpStatusCode.Created);
+        var depositId = Id("dep");
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/api/v1/deposits", UriKind.Relative))
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(Deposit(depositId, provider, "2.5")),
+        };
+        request.Headers.Add("Prefer", "respond-async, wait=0");
+        using var response = await _client.Http.SendAsync(request);
+        var again = await _client.PostAsync("/api/v1/deposits", Deposit(depositId, provider, "2.5"), Async);
+        var other = await _client.PostAsync("/api/v1/commands", new { type = "deposit", body = Deposit(depositId, provider, "3") });
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal($"/api/v1/operations/{depositId}", response.Headers.Location?.OriginalString);
+        Assert.Equal("respond-async", response.Headers.GetValues("Preference-Applied").Single());
+        Assert.True((bool)again.ShouldBe(HttpStatusCode.Accepted).Body!["alreadySubmitted"]!);
+        other.ShouldBeProblem(HttpStatusCode.Conflict, "operation_id_conflict");
+        var done = (await FinishedAsync(depositId)).Body!;
+        Assert.Equal("succeeded", (string?)done["status"]);
+        Assert.Equal(201, (int?)done["httpStatus"]);
+        Assert.Equal("2.500", (await _client.BalanceAsync(provider)).Posted);
+        Assert.Equal(1L, await _factory.Database.ScalarAsync<long>($"SELECT count(*) FROM cb.events WHERE metadata->'headers'->>'operationId' = '{depositId}'"));
+    }
+
+    [Fact]
+    public async Task GivenInvalidBody_WhenSubmittedAsync_ThenTheSame400AsTheSynchronousPath_AndNothingIsQueued()
+    {
+        var bad = new { depositId = Id("dep"), accountId = "Not An Id", resourceClass = "gpu.nope", region = "beijing", period = "2026-13", hours = "-1" };
+
+        var sync = await _client.PostAsync("/api/v1/deposits", bad);
+        var prefer = await _client.PostAsync("/api/v1/deposits", bad, Async);
+        var message = await _client.PostAsync("/api/v1/commands", new { type = "deposit", body = bad });
+        var unknownType = await _client.PostAsync("/api/v1/commands", new { type = "teleport", body = new { } });
+        var noBody = await _client.PostAsync("/api/v1/commands", new { type = "deposit" });
+        var malformed = await _client.PostAsync("/api/v1/commands", "{\"type\": ");
+
+        sync.ShouldBeProblem(HttpStatusCode.BadRequest, "validation_failed");
+        Assert.Equal(sync.Text, prefer.ShouldBeProblem(HttpStatusCode.BadRequest, "validation_failed").Text);
+        Assert.Equal(sync.Text, message.ShouldBeProblem(HttpStatusCode.BadRequest, "validation_failed").Text);
+        Assert.NotNull(unknownType.ShouldBeProblem(HttpStatusCode.BadRequest, "validation_failed").Body!["errors"]!["type"]);
+        Assert.NotNull(noBody.ShouldBeProblem(HttpStatusCode.BadRequest, "validation_failed").Body!["errors"]!["body"]);
+        malformed.ShouldBeProblem(HttpStatusCode.BadRequest, "malformed_json");
+        Assert.Equal(0L, await _factory.Database.ScalarAsync<long>($"SELECT count(*) FROM cb.command_queue WHERE operation_id = '{bad.depositId}'"));
+        (await OperationAsync(bad.depositId)).ShouldBeProblem(HttpStatusCode.NotFound, "operation_not_found");
+    }
+
+    [Fact]
+    public async Task GivenSynchronousCommand_WhenItsOperationIsQueried_ThenTheOperationLogAnswers()
+    {
+        var provider = Id("prov");
+        (await _client.OpenAsync(provider, "provider")).ShouldBe(HttpStatusCode.Created);
+        var depositId = Id("dep");
+        (await _client.DepositAsync(depositId, provider, "4")).ShouldBe(HttpStatusCode.Created);
+
+        var status = (await OperationAsync(depositId)).ShouldBe(HttpStatusCode.OK).Body!;
+
+        Assert.Equal("succeeded", (string?)status["status"]);
+        Assert.Equal(201, (int?)status["httpStatus"]);
+        Assert.Equal(depositId, (string?)status["result"]!["operationId"]);
+    }
+
+    [Fact]
+    public async Task GivenNonAtomicBatch_WhenRespondAsync_Then202PerCommand_AndInvalidOnesKeepTheirProblem()
+    {
+        var provider = Id("prov");
+        (await _client.OpenAsync(provider, "provider")).ShouldBe(HttpStatusCode.Created);
+        var (a, b) = (Id("dep"), Id("dep"));
+
+        var answer = await _client.PostAsync("/api/v1/commands/batch", new
+        {
+            commands = new object[]
+            {
+                new { type = "deposit", body = Deposit(a, provider, "1") },
+                new { type = "deposit", body = new { depositId = Id("dep") } },
+                new { type = "deposit", body = Deposit(b, provider, "2") },
+            },
+        }, Async);
+
+        var results = answer.ShouldBe(HttpStatusCode.Accepted).Body!["results"]!.AsArray();
+        Assert.Equal([202, 400, 202], results.Select(r => (int)r!["status"]!));
+        Assert.Equal($"/api/v1/operations/{b}", (string?)results[2]!["result"]!["location"]);
+        Assert.Equal("succeeded", (string?)(await FinishedAsync(a)).Body!["status"]);
+        Assert.Equal("succeeded", (string?)(await FinishedAsync(b)).Body!["status"]);
+        Assert.Equal("3.000", (await _client.BalanceAsync(provider)).Posted);
+    }
+
+    [Fact]
+    public async Task GivenHoldExpiring2SecondsAhead_WhenNobodyCalls_ThenTheSchedulerReleasesIt_AndCaptureIsRefused()
+    {
+        var (provider, consumer) = (Id("prov"), Id("cons"));
+        await _client.FundAsync(provider, consumer, "10");
+        var holdId = Id("hold");
+        var expiresAt = DateTimeOffset.UtcNow.AddSeconds(2);
+        (await PlaceHoldAsync(holdId, consumer, provider, expiresAt)).ShouldBe(HttpStatusCode.Created);
+        Assert.Equal(("10.000", "4.000", "6.000"), await _client.BalanceAsync(consumer));
+
+        var expiry = (await FinishedAsync("expire:" + holdId)).Body!;
+
+        Assert.Equal("succeeded", (string?)expiry["status"]);
+        Assert.Equal(("10.000", "0.000", "10.000"), await _client.BalanceAsync(consumer));
+        (await _client.PostAsync($"/api/v1/holds/{holdId}/capture", null)).ShouldBeProblem(HttpStatusCode.UnprocessableEntity, "hold_not_pending");
+        Assert.Equal(1L, await _factory.Database.ScalarAsync<long>($"SELECT count(*) FROM cb.events WHERE stream_id = 'hold-{holdId}' AND type = 'V1.HoldExpired'"));
+    }
+
+    [Fact]
+    public async Task GivenHoldPastItsExpiry_WhenTheExpiryHasNotRunYet_ThenCaptureIsRefused_AndTheExpiryRunsLater()
+    {
+        var (provider, consumer) = (Id("prov"), Id("cons"));
+        await _client.FundAsync(provider, consumer, "10");
+        var holdId = Id("hold");
+        var expiresAt = DateTimeOffset.UtcNow.AddSeconds(1);
+        await Worker.StopAsync(CancellationToken.None);
+        try
+        {
+            (await PlaceHoldAsync(holdId, consumer, provider, expiresAt)).ShouldBe(HttpStatusCode.Created);
+            await Eventually.WaitAsync(() => Task.FromResult(DateTimeOffset.UtcNow), now => now > expiresAt.AddMilliseconds(100), "the hold's expiry to pass");
+
+            (await _client.PostAsync($"/api/v1/holds/{holdId}/capture", null)).ShouldBeProblem(HttpStatusCode.UnprocessableEntity, "hold_not_pending");
+            Assert.Equal("pending", (string?)(await OperationAsync("expire:" + holdId)).Body!["status"]);
+        }
+        finally
+        {
+            await Worker.StartAsync(CancellationToken.None);
+        }
+
+        Assert.Equal("succeeded", (string?)(await FinishedAsync("expire:" + holdId)).Body!["status"]);
+        Assert.Equal(("10.000", "0.000", "10.000"), await _client.BalanceAsync(consumer));
+    }
+
+    [Fact]
+    public async Task GivenHoldCapturedBeforeItsExpiry_ThenItsScheduledExpiryIsDropped()
+    {
+        var (provider, consumer) = (Id("prov"), Id("cons"));
+        await _client.FundAsync(provider, consumer, "10");
+        var holdId = Id("hold");
+        (await PlaceHoldAsync(holdId, consumer, provider, DateTimeOffset.UtcNow.AddHours(1))).ShouldBe(HttpStatusCode.Created);
+        Assert.Equal("pending", (string?)(await OperationAsync("expire:" + holdId)).ShouldBe(HttpStatusCode.OK).Body!["status"]);
+
+        (await _client.PostAsync($"/api/v1/holds/{holdId}/capture", null)).ShouldBe(HttpStatusCode.OK);
+
+        (await OperationAsync("expire:" + holdId)).ShouldBeProblem(HttpStatusCode.NotFound, "operation_not_found");
+    }
+
+    [Fact]
+    public async Task GivenMessageThatAlwaysFails_ThenDeadLetteredAfterMaxAttempts_ListedAndReplayable()
+    {
+        // A message of a type this node does not know (as one queued by a newer version would be) fails every attempt.
+        var operationId = Id("op");
+        await _factory.Database.ExecuteAsync(
+            "INSERT INTO cb.command_queue (operation_id, command_type, fingerprint, body, available_at) " +
+            $"VALUES ('{operationId}', 'from-a-newer-node', '', '{{}}', now()); NOTIFY cb_command_queue");
+
+        var failed = (await FinishedAsync(operationId)).Body!;
+        Assert.Equal("failed", (string?)failed["status"]);
+        Assert.Equal(3, (int?)failed["attempts"]);
+        Assert.Equal("unknown_command_type", (string?)failed["problem"]!["code"]);
+        var letterId = (long)failed["deadLetterId"]!;
+
+        var list = (await _client.GetAsync($"/api/v1/dead-letters?afterId={letterId - 1}&limit=1")).ShouldBe(HttpStatusCode.OK).Body!;
+        var letter = Assert.Single(list["items"]!.AsArray())!;
+        Assert.Equal(operationId, (string?)letter["operationId"]);
+        Assert.Equal(3, (int?)letter["attempts"]);
+        Assert.Contains("unknown_command_type", (string?)letter["error"], StringComparison.Ordinal);
+        Assert.NotNull((string?)list["next"]);
+
+        var replay = await _client.PostAsync($"/api/v1/dead-letters/{letterId}/replay", null);
+        Assert.Equal($"/api/v1/operations/{operationId}", (string?)replay.ShouldBe(HttpStatusCode.Accepted).Body!["location"]);
+        (await _client.PostAsync($"/api/v1/dead-letters/{letterId}/replay", null)).ShouldBeProblem(HttpStatusCode.Conflict, "dead_letter_already_replayed");
+        (await _client.PostAsync("/api/v1/dead-letters/999999999/replay", null)).ShouldBeProblem(HttpStatusCode.NotFound, "dead_letter_not_found");
+        (await _client.GetAsync("/api/v1/dead-letters?limit=0")).ShouldBeProblem(HttpStatusCode.BadRequest, "validation_failed");
+
+        // The cause is not fixed, so the replay fails again and lands in a new dead letter.
+        var again = await Eventually.WaitAsync(() => OperationAsync(operationId), a => a.Body!["deadLetterId"] is { } id && (long)id != letterId, "the replay to fail again");
+        Assert.Equal(3, (int?)again.Body!["attempts"]);
+    }
+
+    private Task<Answer> PlaceHoldAsync(string holdId, string accountId, string beneficiary, DateTimeOffset expiresAt) =>
+        _client.PostAsync("/api/v1/holds", new
+        {
+            holdId, accountId, beneficiaryAccountId = beneficiary, resourceClass = "gpu.h100", region = "beijing", period = LedgerClient.Period,
+            hours = "4", expiresAt = expiresAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        });
+}

@@ -1,0 +1,65 @@
+using ComputeBank.Testing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace ComputeBank.Api.Tests.Durable;
+
+/// <summary>The real API host on its own database, with short poll intervals, leases and cooldowns so that durable
+/// messaging tests finish quickly; subclasses add settings (webhook subscribers).</summary>
+public class DurableApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
+{
+    private readonly PostgresDatabase _database = new();
+
+    public PostgresDatabase Database => _database;
+
+    protected virtual void AddSettings(IDictionary<string, string?> settings)
+    {
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        var settings = new Dictionary<string, string?>(StringComparer.Ordinal)
+        {
+            ["ConnectionStrings:ComputeBank"] = _database.ConnectionString + ";Maximum Pool Size=30",
+            ["ComputeBank:Durable:PollInterval"] = "00:00:00.100",
+            ["ComputeBank:Durable:LeaseDuration"] = "00:00:02",
+            ["ComputeBank:Durable:RetryBaseDelay"] = "00:00:00.050",
+            ["ComputeBank:Durable:RetryMaxDelay"] = "00:00:00.200",
+            ["ComputeBank:Durable:MaxAttempts"] = "3",
+        };
+        AddSettings(settings);
+        builder.UseEnvironment("Testing");
+        foreach (var (key, value) in settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    public virtual Task InitializeAsync() => _database.InitializeAsync();
+
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        await DisposeAsync();
+        await _database.DisposeAsync();
+    }
+}
+
+/// <summary>Waits for a condition with a bounded polling loop (never asserts how long it took).</summary>
+public static class Eventually
+{
+    public static async Task<T> WaitAsync<T>(Func<Task<T>> probe, Func<T, bool> done, string what, int seconds = 90)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (true)
+        {
+            var value = await probe();
+            if (done(value))
+            {
+                return value;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"Gave up waiting for {what}; last value: {value}");
+            await Task.Delay(100);
+        }
+    }
+}

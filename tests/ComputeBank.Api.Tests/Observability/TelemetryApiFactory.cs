@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using ComputeBank.Testing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+
+namespace ComputeBank.Api.Tests.Observability;
+
+/// <summary>The real host on its own database, with in-process exporters added to its own tracer and meter providers
+/// (exactly as an OTLP exporter would be), so tests see what an operator's backend would receive.</summary>
+public sealed class TelemetryApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
+{
+    private readonly PostgresDatabase _database = new();
+
+    public PostgresDatabase Database => _database;
+
+    /// <summary>Every span the host exported (all ActivitySources it listens to are process-wide: filter by trace id).</summary>
+    public List<Activity> Spans { get; } = [];
+
+    public List<Metric> Metrics { get; } = [];
+
+    public Dictionary<string, string?> Settings { get; } = [];
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.UseSetting("ConnectionStrings:ComputeBank", _database.ConnectionString);
+        foreach (var (key, value) in Settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureTestServices(services =>
+        {
+            services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(Spans));
+            services.ConfigureOpenTelemetryMeterProvider(metrics => metrics.AddInMemoryExporter(Metrics));
+        });
+    }
+
+    /// <summary>Spans of one trace exported so far (a copy, taken under the exporter's list).</summary>
+    public IReadOnlyList<Activity> SpansOf(ActivityTraceId traceId)
+    {
+        lock (Spans)
+        {
+            return [.. Spans.Where(s => s.TraceId == traceId)];
+        }
+    }
+
+    /// <summary>Collects every instrument now and returns the exported metrics of that collection.</summary>
+    public IReadOnlyList<Metric> CollectMetrics()
+    {
+        lock (Metrics)
+        {
+            Metrics.Clear();
+        }
+
+        Assert.True(Services.GetRequiredService<MeterProvider>().ForceFlush(10_000), "The meter provider did not flush.");
+        lock (Metrics)
+        {
+            return [.. Metrics];
+        }
+    }
+
+    public Task InitializeAsync() => _database.InitializeAsync();
+
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        await DisposeAsync();
+        await _database.DisposeAsync();
+    }
+}

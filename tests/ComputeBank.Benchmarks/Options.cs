@@ -1,0 +1,110 @@
+using System.Globalization;
+using Npgsql;
+
+namespace ComputeBank.Benchmarks;
+
+/// <summary>Command-line options of the benchmark.</summary>
+internal sealed class BenchOptions
+{
+    public string? AdminConnectionString { get; private set; } = Environment.GetEnvironmentVariable("COMPUTEBANK_TEST_PG");
+
+    public double Seconds { get; private set; } = 20;
+
+    public double BaselineSeconds { get; private set; } = 15;
+
+    public int Clients { get; private set; } = 64;
+
+    public int BatchClients { get; private set; } = 4;
+
+    public int? Committers { get; private set; }
+
+    public double? WindowMs { get; private set; }
+
+    public int? MaxBatch { get; private set; }
+
+    public string? ChartPath { get; private set; }
+
+    /// <summary>Another build of the API to measure (e.g. an older commit's), instead of this checkout's Release build.</summary>
+    public string? ApiDll { get; private set; }
+
+    public string BusDescription => string.Create(CultureInfo.InvariantCulture,
+        $"committers {Committers?.ToString(CultureInfo.InvariantCulture) ?? "default"}, window {(WindowMs is { } w ? w.ToString("0.###", CultureInfo.InvariantCulture) + " ms" : "default")}, max batch {MaxBatch?.ToString(CultureInfo.InvariantCulture) ?? "default"}");
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var options = new BenchOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--pg": options.AdminConnectionString = value; break;
+                case "--seconds": options.Seconds = double.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--baseline-seconds": options.BaselineSeconds = double.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--clients": options.Clients = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--batch-clients": options.BatchClients = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--committers": options.Committers = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--window-ms": options.WindowMs = double.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--max-batch": options.MaxBatch = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--chart": options.ChartPath = value; break;
+                case "--api": options.ApiDll = value; break;
+                default: throw new ArgumentException($"Unknown option {args[i]}");
+            }
+
+            i++;
+        }
+
+        return options;
+    }
+}
+
+/// <summary>The throwaway databases of one run, each created on the admin connection's server and dropped at the end.</summary>
+internal sealed class Databases(string adminConnectionString, string suffix)
+{
+    private readonly List<string> _created = [];
+
+    public NpgsqlConnectionStringBuilder Admin { get; } = new(adminConnectionString);
+
+    /// <summary>Creates <c>cbbench_{purpose}_{suffix}</c> and returns its connection string.</summary>
+    public async Task<string> CreateAsync(string purpose)
+    {
+        var name = $"cbbench_{purpose}_{suffix}";
+        await using var connection = new NpgsqlConnection(Admin.ConnectionString);
+        await connection.OpenAsync();
+        await using var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
+        await create.ExecuteNonQueryAsync();
+        _created.Add(name);
+        return new NpgsqlConnectionStringBuilder(Admin.ConnectionString) { Database = name }.ConnectionString;
+    }
+
+    public async Task DropAllAsync()
+    {
+        await using var connection = new NpgsqlConnection(Admin.ConnectionString);
+        await connection.OpenAsync();
+        foreach (var name in _created)
+        {
+            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection);
+            await drop.ExecuteNonQueryAsync();
+        }
+    }
+}
+
+internal static class Repository
+{
+    /// <summary>The directory holding ComputeBank.sln, searched upwards from the program and the working directory.</summary>
+    public static string Root()
+    {
+        foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "ComputeBank.sln")))
+                {
+                    return dir.FullName;
+                }
+            }
+        }
+
+        throw new InvalidOperationException("Run the benchmark from inside the repository (ComputeBank.sln not found).");
+    }
+}

@@ -1,0 +1,75 @@
+using System.Globalization;
+using ComputeBank.Benchmarks;
+using Npgsql;
+
+// The ledger's throughput against this machine's own limits, in ONE run (issue 10):
+//   1. baselines: pgbench TPC-B tps (its own database, scale 10, 16 clients) and a raw Npgsql loop of 50 transfers
+//      per commit (2 UPDATEs + 1 INSERT each, one NpgsqlBatch per transaction, 4 connections);
+//   2. the built API, started as a separate process on a fresh database, driven with single POST /api/v1/transfers
+//      from 64 concurrent clients over 1,000 funded accounts;
+//   3. the same API driven through POST /api/v1/commands/batch with batches of 1,000 transfers from 4 clients.
+// Prints commands/s, p50/p99 latency and each ratio to the baselines, and writes an SVG chart of throughput and
+// latency per second over the run. Every figure is a ratio against baselines measured in the same run, because the
+// machine (2 cores, shared with other work) is noisy.
+//
+// Usage (build the API first; the program starts its Release build):
+//   dotnet build ComputeBank.sln -c Release
+//   dotnet run -c Release --project tests/ComputeBank.Benchmarks -- [options]
+// Options: --pg <admin connection string> (default COMPUTEBANK_TEST_PG), --seconds <load seconds per phase> (20),
+//   --baseline-seconds <pgbench and raw seconds> (15), --committers <n>, --window-ms <ms>, --max-batch <n>
+//   (bus options passed to the API), --chart <path> (docs/benchmarks/http-benchmark.svg), --batch-clients <n> (4),
+//   --clients <n> (64), --api <path to another build's ComputeBank.Api.dll>.
+var options = BenchOptions.Parse(args);
+if (options.AdminConnectionString is null)
+{
+    Console.Error.WriteLine("Pass --pg <admin connection string> or set COMPUTEBANK_TEST_PG.");
+    return 2;
+}
+
+var repository = Repository.Root();
+var apiDll = options.ApiDll ?? Path.Combine(repository, "src", "ComputeBank.Api", "bin", "Release", "net10.0", "ComputeBank.Api.dll");
+if (!File.Exists(apiDll))
+{
+    Console.Error.WriteLine($"{apiDll} is missing: run `dotnet build ComputeBank.sln -c Release` first.");
+    return 2;
+}
+
+var suffix = Guid.NewGuid().ToString("N")[..10];
+var databases = new Databases(options.AdminConnectionString, suffix);
+try
+{
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"ComputeBank benchmark, {Environment.ProcessorCount} cores, {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC; bus: {options.BusDescription}"));
+    Console.WriteLine();
+
+    var pgbench = await Pgbench.RunAsync(databases, options);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"baseline pgbench TPC-B (scale 10, 16 clients, {options.BaselineSeconds:0} s): {pgbench.Tps,10:N0} tps, latency avg {pgbench.LatencyMs:0.0} ms"));
+    var raw = await RawTransfers.RunAsync(databases, options);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"baseline raw Npgsql, 50 transfers/commit, 4 connections:   {raw.TransfersPerSecond,10:N0} transfers/s, p50 {raw.P50Ms:0.0} ms, p99 {raw.P99Ms:0.0} ms per commit"));
+
+    var timeline = new Timeline();
+    PhaseResult single;
+    PhaseResult batch;
+    await using (var api = await ApiProcess.StartAsync(apiDll, await databases.CreateAsync("api"), options))
+    {
+        var load = new LoadGenerator(api.BaseAddress, options, timeline);
+        await load.SetUpAsync(accounts: 1000);
+        single = await load.SingleTransfersAsync();
+        batch = await load.BatchTransfersAsync(batchSize: 1000);
+    }
+
+    var report = new Report(pgbench, raw, single, batch, options);
+    report.Print(Console.Out);
+    var chart = Path.GetFullPath(options.ChartPath ?? Path.Combine(repository, "docs", "benchmarks", "http-benchmark.svg"));
+    Directory.CreateDirectory(Path.GetDirectoryName(chart)!);
+    await File.WriteAllTextAsync(chart, Chart.Render(timeline, report));
+    Console.WriteLine($"chart: {chart}");
+    return 0;
+}
+finally
+{
+    NpgsqlConnection.ClearAllPools();
+    await databases.DropAllAsync();
+}

@@ -1,0 +1,182 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Npgsql;
+
+namespace ComputeBank.FaultTests;
+
+/// <summary>
+/// The Jepsen-style bank test: random transfers between 100 accounts from 32 clients over several service nodes,
+/// while nodes are killed with SIGKILL and restarted, the service's database connections are terminated, and
+/// PostgreSQL itself is restarted. Every read of the balances must show the same total; at the end every
+/// acknowledged transfer is in the ledger exactly once, every refused one left nothing, every lost answer is resolved
+/// by a retry with the same id, and the projections equal the fold of the events.
+/// The short form runs about 60 s (COMPUTEBANK_FAULT_SECONDS overrides: 600 for the long form).
+/// </summary>
+public sealed class BankFaultTests
+{
+    private const int Accounts = 100;
+    private const int Clients = 32;
+
+    [Fact]
+    public async Task BankWorkload_UnderKilledNodesTerminatedConnectionsAndADatabaseRestart_KeepsEveryInvariant()
+    {
+        var seconds = int.TryParse(Environment.GetEnvironmentVariable("COMPUTEBANK_FAULT_SECONDS"), CultureInfo.InvariantCulture, out var s) ? s : 60;
+        var nodeCount = seconds > 120 ? 3 : 2;
+        var reportDirectory = ReportDirectory();
+        await using var cluster = await PostgresCluster.StartAsync();
+        var nodes = Enumerable.Range(0, nodeCount).Select(i => new ServiceNode(i, cluster.ConnectionString() + ";Maximum Pool Size=40", reportDirectory)).ToList();
+        var faults = new ConcurrentQueue<string>();
+        var readAnomalies = new ConcurrentQueue<string>();
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            foreach (var node in nodes)
+            {
+                await node.StartAsync(CancellationToken.None);
+            }
+
+            var workload = new BankWorkload(nodes, Accounts, seed: 7);
+            await workload.SetUpAsync(CancellationToken.None);
+
+            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+            var load = workload.RunAsync(Clients, stop.Token);
+            var reads = ReadTotalsAsync(cluster, readAnomalies, stop.Token);
+            var nemesis = NemesisAsync(cluster, nodes, faults, seconds, stop.Token);
+            await Task.WhenAll(load, reads, nemesis);
+
+            // Heal: every node up, then resolve every lost answer by retrying with the same operation id.
+            foreach (var node in nodes.Where(n => !n.IsRunning))
+            {
+                await node.StartAsync(CancellationToken.None);
+            }
+
+            foreach (var lost in workload.Operations.Where(o => o.Outcome == Outcome.Lost))
+            {
+                var retry = lost with { };
+                await workload.SendUntilAnsweredAsync(retry, 0, maxAttempts: 30, CancellationToken.None);
+                lost.ResolvedAs = retry.Outcome == Outcome.Lost ? null : retry.Outcome;
+                lost.Attempts += retry.Attempts;
+            }
+
+            var checker = new LedgerChecker(cluster.ConnectionString());
+            await checker.CheckAsync(workload.Operations, Accounts, CancellationToken.None);
+            checker.Anomalies.AddRange(readAnomalies);
+            checker.Figures["balance reads checked"] = ReadsChecked.ToString(CultureInfo.InvariantCulture);
+            checker.Figures["faults injected"] = faults.Count.ToString(CultureInfo.InvariantCulture);
+            var report = checker.Report(faults, clock.Elapsed);
+            var path = Path.Combine(reportDirectory, "report.md");
+            await File.WriteAllTextAsync(path, report);
+
+            Assert.True(workload.Operations.Count(o => o.Outcome == Outcome.Acknowledged) > 100, $"Too few transfers went through to test anything; see {path}");
+            Assert.True(checker.Anomalies.Count == 0, $"{checker.Anomalies.Count} anomalies; report: {path}\n{report}");
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+        }
+    }
+
+    private static long ReadsChecked;
+
+    /// <summary>A reader: one statement is one snapshot, so the sum over all accounts must always be the initial total.</summary>
+    private static async Task ReadTotalsAsync(PostgresCluster cluster, ConcurrentQueue<string> anomalies, CancellationToken stop)
+    {
+        var expected = BankWorkload.InitialHoursPerAccount * 1000 * Accounts;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = new NpgsqlConnection(cluster.ConnectionString() + ";Pooling=false");
+                await connection.OpenAsync(CancellationToken.None);
+                await using var command = new NpgsqlCommand(
+                    "SELECT coalesce(sum(posted), 0) FROM cb.account_buckets WHERE account_id LIKE 'bank-%' AND account_id <> 'bank-provider'", connection);
+                var total = Convert.ToInt64(await command.ExecuteScalarAsync(CancellationToken.None), CultureInfo.InvariantCulture);
+                Interlocked.Increment(ref ReadsChecked);
+                if (total != expected)
+                {
+                    anomalies.Enqueue($"a read saw {total} milli-hours in all, expected {expected}");
+                }
+            }
+            catch (NpgsqlException)
+            {
+                // The database is restarting or our connection was terminated: the read did not happen.
+            }
+
+            await Task.Delay(250, CancellationToken.None);
+        }
+    }
+
+    private static async Task NemesisAsync(PostgresCluster cluster, IReadOnlyList<ServiceNode> nodes, ConcurrentQueue<string> faults, int seconds, CancellationToken stop)
+    {
+        var random = new Random(11);
+        var started = Stopwatch.StartNew();
+        var restartedDatabase = false;
+        var restarts = new List<Task>();
+        while (!stop.IsCancellationRequested)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(2 + random.Next(3)), CancellationToken.None).ConfigureAwait(false);
+            if (stop.IsCancellationRequested)
+            {
+                break;
+            }
+
+            var at = $"{started.Elapsed.TotalSeconds:F1}s";
+            try
+            {
+                if (!restartedDatabase && started.Elapsed.TotalSeconds > seconds / 2.0)
+                {
+                    restartedDatabase = true;
+                    await cluster.RestartAsync();
+                    faults.Enqueue($"{at}: PostgreSQL restarted (fast shutdown)");
+                    continue;
+                }
+
+                switch (random.Next(3))
+                {
+                    case 0 or 1:
+                        var node = nodes[random.Next(nodes.Count)];
+                        if (node.IsReady && nodes.Count(n => n.IsReady) > 1)
+                        {
+                            node.Kill();
+                            faults.Enqueue($"{at}: node {node.Index} killed with SIGKILL");
+                            restarts.Add(Task.Run(async () =>
+                            {
+                                await Task.Delay(TimeSpan.FromSeconds(1 + random.Next(2)), CancellationToken.None);
+                                await node.StartAsync(CancellationToken.None);
+                                faults.Enqueue($"{started.Elapsed.TotalSeconds:F1}s: node {node.Index} restarted");
+                            }, CancellationToken.None));
+                        }
+
+                        break;
+                    default:
+                        var terminated = await cluster.TerminateBackendsAsync();
+                        faults.Enqueue($"{at}: pg_terminate_backend on {terminated} service connections");
+                        break;
+                }
+            }
+            catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or TimeoutException)
+            {
+                faults.Enqueue($"{at}: fault injection itself failed: {ex.Message}");
+            }
+        }
+
+        await Task.WhenAll(restarts);
+    }
+
+    private static string ReportDirectory()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "ComputeBank.sln")))
+        {
+            root = root.Parent;
+        }
+
+        var directory = Path.Combine(root?.FullName ?? Path.GetTempPath(), ".data", "fault-reports", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(directory);
+        return directory;
+    }
+}
