@@ -108,7 +108,7 @@ public static class ExportCommand
                     ["version"] = e.Version,
                     ["type"] = e.TypeName,
                     ["data"] = JsonNode.Parse(DomainJson.SerializeEvent(data)),
-                    ["balances"] = new JsonArray([.. balances.Select(b => (JsonNode)OperationResults.Bucket(b.Bucket, b.Posted, b.Pending, b.Available))]),
+                    ["balances"] = new JsonArray([.. balances.Select(b => (JsonNode)ComputeBank.Api.Contracts.ContractJson.ToNode(OperationResults.Bucket(b.Bucket, b.Posted, b.Pending, b.Available)))]),
                 };
                 await writer.WriteLineAsync(line.ToJsonString(Compact));
             }

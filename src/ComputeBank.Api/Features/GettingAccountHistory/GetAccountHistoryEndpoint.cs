@@ -1,7 +1,8 @@
 using System.Text.Json.Nodes;
-using ComputeBank.Api.Security;
+using ComputeBank.Api.Contracts;
 using ComputeBank.Api.Http;
 using ComputeBank.Api.Ledger;
+using ComputeBank.Api.Security;
 using ComputeBank.Domain;
 using ComputeBank.Domain.Accounts;
 
@@ -67,7 +68,7 @@ public static class GetAccountHistoryEndpoint
                 ["time"] = OperationResults.Timestamp(e.Timestamp),
                 ["data"] = JsonNode.Parse(DomainJson.SerializeEvent(e.Data)),
                 ["balances"] = new JsonArray([.. AccountEvolution.BucketsOf((AccountEvent)e.Data, id!).Order().Select(b =>
-                    (JsonNode)OperationResults.Bucket(b, account.Balance(b).Posted, account.Balance(b).Pending, account.Available(b)))]),
+                    (JsonNode)ContractJson.ToNode(OperationResults.Bucket(b, account.Balance(b).Posted, account.Balance(b).Pending, account.Available(b))))]),
             });
         }
 

@@ -1,7 +1,8 @@
 using System.Text.Json.Nodes;
-using ComputeBank.Api.Security;
+using ComputeBank.Api.Contracts;
 using ComputeBank.Api.Http;
 using ComputeBank.Api.Ledger;
+using ComputeBank.Api.Security;
 using ComputeBank.Domain;
 using ComputeBank.Domain.Accounts;
 
@@ -64,7 +65,7 @@ public static class GetBalancesEndpoint
             ["status"] = state is null ? null : OperationResults.Lower(state.Status.ToString()),
             ["balances"] = state is null
                 ? new JsonArray()
-                : new JsonArray([.. state.Balances.Select(b => (JsonNode)OperationResults.Bucket(b.Key, b.Value.Posted, b.Value.Pending, state.Available(b.Key)))]),
+                : new JsonArray([.. state.Balances.Select(b => (JsonNode)ContractJson.ToNode(OperationResults.Bucket(b.Key, b.Value.Posted, b.Value.Pending, state.Available(b.Key))))]),
         });
     }
 }
