@@ -34,12 +34,12 @@ public sealed class AuthSettings
 }
 
 /// <summary>
-/// <c>ComputeBank:RateLimit</c>: requests per caller (the token's <c>sub</c>, else the remote address) per fixed window.
+/// <c>ComputeBank:RateLimiting</c>: requests per caller (the token's <c>sub</c>, else the remote address) per fixed window.
 /// The defaults are generous: they stop a runaway client, not a load test.
 /// </summary>
 public sealed class RateLimitSettings
 {
-    public const string Section = "ComputeBank:RateLimit";
+    public const string Section = "ComputeBank:RateLimiting";
 
     public bool Enabled { get; set; } = true;
 

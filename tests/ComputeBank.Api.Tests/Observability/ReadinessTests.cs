@@ -19,7 +19,6 @@ public sealed class ReadinessTests(TelemetryApiFactory factory) : IClassFixture<
     {
         await using var host = WithDaemon(new Projection("stuck-projection", fail: true), "00:00:00");
         var daemon = host.Services.GetRequiredService<ProjectionDaemon>();
-        daemon.Start();
         var client = new LedgerClient(host.CreateClient());
         (await client.OpenAsync("stall-provider", "provider")).ShouldBe(HttpStatusCode.Created);
 
@@ -36,7 +35,6 @@ public sealed class ReadinessTests(TelemetryApiFactory factory) : IClassFixture<
     {
         await using var host = WithDaemon(new Projection("working-projection", fail: false), "00:01:00");
         var daemon = host.Services.GetRequiredService<ProjectionDaemon>();
-        daemon.Start();
         var client = new LedgerClient(host.CreateClient());
         (await client.OpenAsync("caught-up-provider", "provider")).ShouldBe(HttpStatusCode.Created);
 

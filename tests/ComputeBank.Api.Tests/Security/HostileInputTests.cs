@@ -13,7 +13,7 @@ public sealed class FuzzApiFactory : SecureApiFactory
 {
     protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>(StringComparer.Ordinal)
     {
-        ["ComputeBank:RateLimit:Enabled"] = "false",
+        ["ComputeBank:RateLimiting:Enabled"] = "false",
     };
 }
 
@@ -21,7 +21,7 @@ public sealed class FuzzApiFactory : SecureApiFactory
 /// Hostile input through the HTTP API: over 10,000 generated bodies (fixed seed) across every command endpoint, sent by
 /// a few clients at once. Every answer is a 4xx problem+json or a 2xx (a mutation can leave a body valid, e.g. an SQL
 /// string as a free-text reference); never a 5xx. Afterwards the host still answers, every event written belongs to an
-/// accepted command, and the postings of every resource class still sum to zero.
+/// accepted command, the postings of every resource class still sum to zero, and <c>audit verify</c> is clean.
 /// </summary>
 public sealed class HostileInputTests(FuzzApiFactory factory, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<FuzzApiFactory>
 {
@@ -112,6 +112,10 @@ public sealed class HostileInputTests(FuzzApiFactory factory, Xunit.Abstractions
         var (postings, unbalanced) = await PostingTotalsAsync();
         Assert.True(postings > 0);
         Assert.Empty(unbalanced);
+        var audit = await factory.ClientAs(Roles.Auditor, "").GetAsync("/api/v1/audit/verify");
+        audit.ShouldBe(HttpStatusCode.OK);
+        Assert.True((bool?)audit.Body!["ok"] == true, $"audit verify: {audit.Text[..Math.Min(audit.Text.Length, 2000)]}");
+        Assert.True((long?)audit.Body["eventsChecked"] > 0);
     }
 
     private static bool IsAcceptableAnswer(Outcome outcome) => outcome.Status switch

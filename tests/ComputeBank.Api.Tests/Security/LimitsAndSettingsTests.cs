@@ -16,8 +16,8 @@ public sealed class RateLimitedApiFactory : SecureApiFactory
 {
     protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>(StringComparer.Ordinal)
     {
-        ["ComputeBank:RateLimit:PermitLimit"] = "3",
-        ["ComputeBank:RateLimit:WindowSeconds"] = "60",
+        ["ComputeBank:RateLimiting:PermitLimit"] = "3",
+        ["ComputeBank:RateLimiting:WindowSeconds"] = "60",
     };
 }
 

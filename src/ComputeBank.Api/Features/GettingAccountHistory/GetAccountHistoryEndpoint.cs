@@ -22,8 +22,11 @@ public static class GetAccountHistoryEndpoint
         api.MapGet("/accounts/{accountId}/history", GetAsync)
             .WithName("GetAccountHistory")
             .RequireAccountReader()
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .WithTags("Queries")
+            .WithSummary("Get an account's history")
+            .WithDescription("Events in stream order (?afterVersion=&limit=, at most 1000) with version, global sequence, type, time, data and the bucket balance after each; next is the cursor of the following page.")
+            .ProducesProblems(400, "validation_failed")
+            .ProducesProblems(404, "account_not_found");
 
     private static async Task<IResult> GetAsync(string accountId, HttpRequest request, EventStore.EventStore store, CancellationToken ct)
     {

@@ -19,8 +19,11 @@ public static class GetBalancesEndpoint
         api.MapGet("/accounts/{accountId}/balances", GetAsync)
             .WithName("GetBalances")
             .RequireAccountReader()
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .WithTags("Queries")
+            .WithSummary("Get balances as of an instant or version")
+            .WithDescription("Balances per bucket replayed from the account's events alone, as of ?asOf=<ISO timestamp> or at stream ?version=N (time travel).")
+            .ProducesProblems(400, "validation_failed")
+            .ProducesProblems(404, "account_not_found");
 
     private static async Task<IResult> GetAsync(string accountId, HttpRequest request, EventStore.EventStore store, CancellationToken ct)
     {

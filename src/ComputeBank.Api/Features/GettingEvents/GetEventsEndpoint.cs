@@ -19,7 +19,10 @@ public static class GetEventsEndpoint
         api.MapGet("/events", GetAsync)
             .WithName("GetEvents")
             .RequireAuthorization(Security.Policies.ReadAll)
-            .ProducesProblem(StatusCodes.Status400BadRequest);
+            .WithTags("Queries")
+            .WithSummary("Get the global event feed")
+            .WithDescription("Events in global sequence order after ?afterSequence= (?limit=), with the next cursor.")
+            .ProducesProblems(400, "validation_failed");
 
     private static async Task<IResult> GetAsync(HttpRequest request, EventStore.EventStore store, CancellationToken ct)
     {

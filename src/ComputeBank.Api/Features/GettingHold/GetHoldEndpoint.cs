@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
-using ComputeBank.Api.Security;
 using ComputeBank.Api.Http;
 using ComputeBank.Api.Ledger;
+using ComputeBank.Api.Security;
 using ComputeBank.Domain;
 using ComputeBank.Domain.Holds;
 using ComputeBank.EventStore;
@@ -19,8 +19,11 @@ public static class GetHoldEndpoint
         api.MapGet("/holds/{holdId}", GetAsync)
             .WithName("GetHold")
             .RequireHoldReader()
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .WithTags("Queries")
+            .WithSummary("Get a hold")
+            .WithDescription("The hold and its status (pending, captured, released, expired).")
+            .ProducesProblems(400, "validation_failed")
+            .ProducesProblems(404, "hold_not_found");
 
     private static async Task<IResult> GetAsync(string holdId, EventStore.EventStore store, TimeProvider time, CancellationToken ct)
     {

@@ -14,8 +14,11 @@ public static class GetOperationEndpoint
         api.MapGet("/operations/{operationId}", GetAsync)
             .WithName("GetOperation")
             .RequireAuthorization(Security.Policies.Reader)
-            .Produces<JsonObject>()
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .WithTags("Queries")
+            .WithSummary("Get the status of an operation")
+            .WithDescription("{status: pending|succeeded|failed, result | problem} of an asynchronously submitted command (or of any command the operation log remembers).")
+            .ProducesProblems(404, "operation_not_found")
+            .Produces<JsonObject>();
 
     private static async Task<IResult> GetAsync(string operationId, DurableQueue queue, CancellationToken cancellationToken)
     {

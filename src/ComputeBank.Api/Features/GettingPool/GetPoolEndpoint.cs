@@ -17,7 +17,10 @@ public static class GetPoolEndpoint
         api.MapGet("/pools/{resourceClass}/{region}/{period}", GetAsync)
             .WithName("GetPool")
             .RequireAuthorization(Security.Policies.ReadAll)
-            .ProducesProblem(StatusCodes.Status400BadRequest);
+            .WithTags("Queries")
+            .WithSummary("Get a pool's totals")
+            .WithDescription("Totals of a bucket over all accounts: deposited, withdrawn, moved across periods in and out, held and available (an async projection; asOfSequence says how far it has read).")
+            .ProducesProblems(400, "validation_failed");
 
     private static async Task<IResult> GetAsync(
         string resourceClass, string region, string period, EventStore.EventStore store, LedgerCatalogue catalogue, CancellationToken ct)

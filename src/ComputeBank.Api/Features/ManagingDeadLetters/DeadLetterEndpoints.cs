@@ -20,14 +20,20 @@ public static class DeadLetterEndpoints
         api.MapGet("/dead-letters", ListAsync)
             .WithName("ListDeadLetters")
             .RequireAuthorization(Security.Policies.ReadAll)
-            .Produces<JsonObject>()
-            .ProducesProblem(StatusCodes.Status400BadRequest);
+            .WithTags("Operations")
+            .WithSummary("List dead letters")
+            .WithDescription("Commands that failed after the configured number of attempts, with their last error, newest first, paged.")
+            .ProducesProblems(400, "validation_failed")
+            .Produces<JsonObject>();
         api.MapPost("/dead-letters/{id}/replay", ReplayAsync)
             .WithName("ReplayDeadLetter")
             .RequireAuthorization(Security.Policies.Operator)
-            .Produces<JsonObject>(StatusCodes.Status202Accepted)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict);
+            .WithTags("Operations")
+            .WithSummary("Replay a dead letter")
+            .WithDescription("Queues the dead-lettered command again (202); answered 404 for an unknown letter and 409 when it was replayed already.")
+            .ProducesProblems(404, "dead_letter_not_found")
+            .ProducesProblems(409, "dead_letter_already_replayed")
+            .Produces<JsonObject>(StatusCodes.Status202Accepted);
     }
 
     private static async Task<IResult> ListAsync(HttpRequest request, DurableQueue queue, CancellationToken cancellationToken)

@@ -16,11 +16,14 @@ public static class SubmitCommandEndpoint
         api.MapPost("/commands", (HttpContext http, LedgerCatalogue catalogue, TimeProvider time, CancellationToken ct) => SubmitAsync(http, kinds, catalogue, time, ct))
             .WithName("SubmitCommand")
             .RequireAuthorization(Security.Policies.Writer)
+            .WithTags("Commands")
+            .WithSummary("Submit a command as a message")
+            .WithDescription("Stores a command {type, body} durably and answers 202 with Location: /api/v1/operations/{operationId}; a worker on any node runs it. The body is validated exactly as on the synchronous endpoint.")
+            .ProducesProblems(400, "validation_failed", "malformed_json")
+            .ProducesProblems(409, "operation_id_conflict")
+            .ProducesProblems(413, "payload_too_large")
             .Accepts<JsonObject>("application/json")
-            .Produces<JsonObject>(StatusCodes.Status202Accepted)
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+            .Produces<JsonObject>(StatusCodes.Status202Accepted);
 
     private static async Task<IResult> SubmitAsync(
         HttpContext http, IReadOnlyDictionary<string, CommandKind> kinds, LedgerCatalogue catalogue, TimeProvider time, CancellationToken cancellationToken)
