@@ -17,6 +17,10 @@ public sealed class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
     {
         builder.UseEnvironment("Testing");
         builder.UseSetting("ConnectionStrings:ComputeBank", ConnectionStringOverride ?? _database.ConnectionString);
+
+        // These tests are about the ledger, not about who may call it: they run without tokens, explicitly
+        // (Security/SecureApiFactory runs the same host with authentication on).
+        builder.UseSetting("ComputeBank:Auth:Enabled", "false");
     }
 
     public Task InitializeAsync() => _database.InitializeAsync();

@@ -34,6 +34,8 @@ internal sealed class ApiProcess : IAsyncDisposable
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");
         start.Environment["ConnectionStrings__ComputeBank"] = connectionString + ";Maximum Pool Size=30";
+        start.Environment["ComputeBank__Auth__Enabled"] = "false";
+        start.Environment["ComputeBank__RateLimiting__Enabled"] = "false";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         if (options.Committers is { } committers)

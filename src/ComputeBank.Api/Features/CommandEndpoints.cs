@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ComputeBank.Api.Http;
+using ComputeBank.Api.Security;
 using ComputeBank.Domain;
 using ComputeBank.Messaging;
 
@@ -18,7 +19,8 @@ internal static class CommandEndpoints
     public static RouteHandlerBuilder MapCommand(this IEndpointRouteBuilder endpoints, string pattern, CommandKind kind, string name, bool bodyRequired = true) =>
         endpoints.MapPost(pattern, (HttpContext http, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken ct) =>
                 HandleAsync(http, kind, bodyRequired, catalogue, bus, time, ct))
-            .WithName(name);
+            .WithName(name)
+            .RequireAuthorization(CommandPolicies.Of(kind.Type));
 
     public static async Task<IResult> HandleAsync(
         HttpContext http, CommandKind kind, bool bodyRequired, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken cancellationToken)
@@ -52,6 +54,11 @@ internal static class CommandEndpoints
         if (invalid is not null)
         {
             return new ReplyResult(invalid);
+        }
+
+        if (await CommandSecurity.RefusalAsync(http, envelope!, cancellationToken) is { } refused)
+        {
+            return new ReplyResult(refused);
         }
 
         if (SubmittingAsynchronously.AsyncSubmission.Requested(http.Request))

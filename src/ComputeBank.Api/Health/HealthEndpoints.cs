@@ -6,9 +6,9 @@ public static class HealthEndpoints
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/health/live", () => Results.Ok(new HealthReport("live", [])))
-            .WithName("GetLiveness").WithTags("Health");
+            .WithName("GetLiveness").WithTags("Health").AllowAnonymous();
         endpoints.MapGet("/health/ready", ReadyAsync)
-            .WithName("GetReadiness").WithTags("Health");
+            .WithName("GetReadiness").WithTags("Health").AllowAnonymous();
         return endpoints;
     }
 

@@ -2,6 +2,7 @@ using ComputeBank.Api.Features;
 using ComputeBank.Api.Ledger;
 using ComputeBank.Api.Observability;
 using ComputeBank.Api.Projections;
+using ComputeBank.Api.Security;
 using ComputeBank.Domain;
 using ComputeBank.EventStore;
 using ComputeBank.Messaging;
@@ -53,6 +54,7 @@ public static class ComputeBankHost
         services.AddProblemDetails(o => o.CustomizeProblemDetails = Http.FrameworkProblems.Customize);
         // A lambda, not a method group: the OpenAPI XML-comment generator only intercepts this form.
         services.AddOpenApi(options => Http.ApiDocs.Configure(options));
+        builder.AddComputeBankSecurity();
         return builder;
     }
 
@@ -61,7 +63,8 @@ public static class ComputeBankHost
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseShutdownGate();
-        app.MapOpenApi("/openapi/{documentName}.json");
+        app.UseComputeBankSecurity();
+        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapLedger();
         return app;
     }

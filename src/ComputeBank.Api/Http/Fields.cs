@@ -74,6 +74,13 @@ public sealed class Fields
             return null;
         }
 
+        // PostgreSQL cannot store U+0000 in text or jsonb: refused here rather than failing the commit.
+        if (text.Contains('\0', StringComparison.Ordinal))
+        {
+            Add(name, "must not contain the NUL character");
+            return null;
+        }
+
         return text;
     }
 

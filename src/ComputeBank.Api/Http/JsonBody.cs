@@ -45,6 +45,12 @@ internal static class JsonBody
                 return (null, Problems.MalformedJson("The body must be a JSON object."));
             }
 
+            if (Security.HostileJson.Problem(document.RootElement) is { } unreadable)
+            {
+                document.Dispose();
+                return (null, Problems.MalformedJson(unreadable));
+            }
+
             return (document, null);
         }
         catch (JsonException ex)

@@ -21,6 +21,7 @@ public class DurableApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         var settings = new Dictionary<string, string?>(StringComparer.Ordinal)
         {
             ["ConnectionStrings:ComputeBank"] = _database.ConnectionString + ";Maximum Pool Size=30",
+            ["ComputeBank:Auth:Enabled"] = "false",
             ["ComputeBank:Durable:PollInterval"] = "00:00:00.100",
             ["ComputeBank:Durable:LeaseDuration"] = "00:00:02",
             ["ComputeBank:Durable:RetryBaseDelay"] = "00:00:00.050",

@@ -68,6 +68,7 @@ public sealed class LoggingTests : IAsyncLifetime
         {
             builder.UseEnvironment("Testing");
             builder.UseSetting("ConnectionStrings:ComputeBank", connectionString);
+            builder.UseSetting("ComputeBank:Auth:Enabled", "false");
             foreach (var (key, value) in settings)
             {
                 builder.UseSetting(key, value);

@@ -121,6 +121,7 @@ public sealed class ShutdownTests : IAsyncLifetime
         // The same composition as Program.cs, on Kestrel at a free loopback port (the test server does not drain).
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         builder.Configuration["ConnectionStrings:ComputeBank"] = _database.ConnectionString;
+        builder.Configuration["ComputeBank:Auth:Enabled"] = "false";
         builder.Configuration["ComputeBank:Operations:ShutdownTimeout"] = "00:00:30";
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.AddComputeBank();

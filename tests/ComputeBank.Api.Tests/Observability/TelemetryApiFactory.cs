@@ -28,6 +28,7 @@ public sealed class TelemetryApiFactory : WebApplicationFactory<Program>, IAsync
     {
         builder.UseEnvironment("Testing");
         builder.UseSetting("ConnectionStrings:ComputeBank", _database.ConnectionString);
+        builder.UseSetting("ComputeBank:Auth:Enabled", "false");
         foreach (var (key, value) in Settings)
         {
             builder.UseSetting(key, value);

@@ -1,6 +1,7 @@
 using ComputeBank.Api.Contracts;
 using ComputeBank.Api.Http;
 using ComputeBank.Api.Ledger;
+using ComputeBank.Api.Security;
 using ComputeBank.Domain;
 using ComputeBank.Domain.Accounts;
 using ComputeBank.EventStore;
@@ -14,6 +15,7 @@ public static class GetAccountEndpoint
     public static void Map(IEndpointRouteBuilder api) =>
         api.MapGet("/accounts/{accountId}", GetAsync)
             .WithName("GetAccount")
+            .RequireAccountReader()
             .WithTags(ApiDocs.QueriesTag)
             .WithSummary("Get an account")
             .WithDescription("The account with its status, kind, owner, stream version, credit limits and balances per bucket (posted, pending, available).")

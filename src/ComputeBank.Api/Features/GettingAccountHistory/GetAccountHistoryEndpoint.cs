@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using ComputeBank.Api.Contracts;
 using ComputeBank.Api.Http;
 using ComputeBank.Api.Ledger;
+using ComputeBank.Api.Security;
 using ComputeBank.Domain;
 using ComputeBank.Domain.Accounts;
 
@@ -20,6 +21,7 @@ public static class GetAccountHistoryEndpoint
     public static void Map(IEndpointRouteBuilder api) =>
         api.MapGet("/accounts/{accountId}/history", GetAsync)
             .WithName("GetAccountHistory")
+            .RequireAccountReader()
             .WithTags("Queries")
             .WithSummary("Get an account's history")
             .WithDescription("Events in stream order (?afterVersion=&limit=, at most 1000) with version, global sequence, type, time, data and the bucket balance after each; next is the cursor of the following page.")

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using ComputeBank.Api.Contracts;
 using ComputeBank.Api.Http;
 using ComputeBank.Api.Ledger;
+using ComputeBank.Api.Security;
 using ComputeBank.Domain;
 using ComputeBank.Domain.Accounts;
 
@@ -17,6 +18,7 @@ public static class GetBalancesEndpoint
     public static void Map(IEndpointRouteBuilder api) =>
         api.MapGet("/accounts/{accountId}/balances", GetAsync)
             .WithName("GetBalances")
+            .RequireAccountReader()
             .WithTags("Queries")
             .WithSummary("Get balances as of an instant or version")
             .WithDescription("Balances per bucket replayed from the account's events alone, as of ?asOf=<ISO timestamp> or at stream ?version=N (time travel).")

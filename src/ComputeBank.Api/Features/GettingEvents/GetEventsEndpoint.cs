@@ -18,6 +18,7 @@ public static class GetEventsEndpoint
     public static void Map(IEndpointRouteBuilder api) =>
         api.MapGet("/events", GetAsync)
             .WithName("GetEvents")
+            .RequireAuthorization(Security.Policies.ReadAll)
             .WithTags("Queries")
             .WithSummary("Get the global event feed")
             .WithDescription("Events in global sequence order after ?afterSequence= (?limit=), with the next cursor.")

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using ComputeBank.Api.Http;
 using ComputeBank.Api.Ledger;
+using ComputeBank.Api.Security;
 using ComputeBank.Domain;
 using ComputeBank.Domain.Holds;
 using ComputeBank.EventStore;
@@ -17,6 +18,7 @@ public static class GetHoldEndpoint
     public static void Map(IEndpointRouteBuilder api) =>
         api.MapGet("/holds/{holdId}", GetAsync)
             .WithName("GetHold")
+            .RequireHoldReader()
             .WithTags("Queries")
             .WithSummary("Get a hold")
             .WithDescription("The hold and its status (pending, captured, released, expired).")

@@ -13,6 +13,7 @@ public static class GetOperationEndpoint
     public static void Map(IEndpointRouteBuilder api) =>
         api.MapGet("/operations/{operationId}", GetAsync)
             .WithName("GetOperation")
+            .RequireAuthorization(Security.Policies.Reader)
             .WithTags("Queries")
             .WithSummary("Get the status of an operation")
             .WithDescription("{status: pending|succeeded|failed, result | problem} of an asynchronously submitted command (or of any command the operation log remembers).")

@@ -16,6 +16,7 @@ public static class GetPoolEndpoint
     public static void Map(IEndpointRouteBuilder api) =>
         api.MapGet("/pools/{resourceClass}/{region}/{period}", GetAsync)
             .WithName("GetPool")
+            .RequireAuthorization(Security.Policies.ReadAll)
             .WithTags("Queries")
             .WithSummary("Get a pool's totals")
             .WithDescription("Totals of a bucket over all accounts: deposited, withdrawn, moved across periods in and out, held and available (an async projection; asOfSequence says how far it has read).")

@@ -19,6 +19,7 @@ public static class DeadLetterEndpoints
     {
         api.MapGet("/dead-letters", ListAsync)
             .WithName("ListDeadLetters")
+            .RequireAuthorization(Security.Policies.ReadAll)
             .WithTags("Operations")
             .WithSummary("List dead letters")
             .WithDescription("Commands that failed after the configured number of attempts, with their last error, newest first, paged.")
@@ -26,6 +27,7 @@ public static class DeadLetterEndpoints
             .Produces<JsonObject>();
         api.MapPost("/dead-letters/{id}/replay", ReplayAsync)
             .WithName("ReplayDeadLetter")
+            .RequireAuthorization(Security.Policies.Operator)
             .WithTags("Operations")
             .WithSummary("Replay a dead letter")
             .WithDescription("Queues the dead-lettered command again (202); answered 404 for an unknown letter and 409 when it was replayed already.")

@@ -24,6 +24,7 @@ public static class SetCreditLimitEndpoint
                 (HttpContext http, LedgerCatalogue catalogue, Messaging.CommandBus bus, TimeProvider time, CancellationToken ct) =>
                     CommandEndpoints.HandleAsync(http, Kind, bodyRequired: true, catalogue, bus, time, ct))
             .WithName("SetCreditLimit")
+            .RequireAuthorization(Security.Policies.Operator)
             .DocumentCommand<SetCreditLimitRequest, OperationResult>(StatusCodes.Status200OK, "Set a credit limit",
                 "Sets how far a consumer account may go below zero in one resource class (0 removes the limit).", idempotencyKey: true)
             .ProducesProblems(StatusCodes.Status404NotFound, "account_not_found")

@@ -15,6 +15,7 @@ public static class SubmitCommandEndpoint
     public static void Map(IEndpointRouteBuilder api, IReadOnlyDictionary<string, CommandKind> kinds) =>
         api.MapPost("/commands", (HttpContext http, LedgerCatalogue catalogue, TimeProvider time, CancellationToken ct) => SubmitAsync(http, kinds, catalogue, time, ct))
             .WithName("SubmitCommand")
+            .RequireAuthorization(Security.Policies.Writer)
             .WithTags("Commands")
             .WithSummary("Submit a command as a message")
             .WithDescription("Stores a command {type, body} durably and answers 202 with Location: /api/v1/operations/{operationId}; a worker on any node runs it. The body is validated exactly as on the synchronous endpoint.")
@@ -58,8 +59,13 @@ public static class SubmitCommandEndpoint
 
         var commandBody = root.GetProperty("body");
         var (envelope, invalid) = CommandEndpoints.Read(kind!, commandBody, catalogue, CommandEndpoints.ContextOf(http, time));
-        return invalid is not null
-            ? new ReplyResult(invalid)
+        if (invalid is not null)
+        {
+            return new ReplyResult(invalid);
+        }
+
+        return await Security.CommandSecurity.RefusalAsync(http, envelope!, cancellationToken) is { } refused
+            ? new ReplyResult(refused)
             : await AsyncSubmission.AcceptAsync(http, kind!, envelope!, JsonObject.Create(commandBody.Clone())!, cancellationToken);
     }
 }

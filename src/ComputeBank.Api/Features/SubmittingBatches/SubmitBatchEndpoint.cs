@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using ComputeBank.Api.Contracts;
 using ComputeBank.Api.Http;
+using ComputeBank.Api.Security;
 using ComputeBank.Domain;
 using ComputeBank.Messaging;
 
@@ -23,6 +24,7 @@ public static class SubmitBatchEndpoint
         api.MapPost("/commands/batch", (HttpContext http, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken ct) =>
                 SubmitAsync(http, kinds, catalogue, bus, time, ct))
             .WithName("SubmitBatch")
+            .RequireAuthorization(Policies.Writer)
             .WithTags(ApiDocs.CommandsTag)
             .WithSummary("Submit a batch of commands")
             .WithDescription("Up to 8,190 commands {type, body}, answered 200 with one result or problem per command, in order. " +
@@ -79,6 +81,8 @@ public static class SubmitBatchEndpoint
 
             index++;
         }
+
+        await CommandSecurity.RefuseUnauthorizedAsync(http, replies, envelopes, cancellationToken);
 
         if (atomic && envelopes.Count < replies.Length)
         {

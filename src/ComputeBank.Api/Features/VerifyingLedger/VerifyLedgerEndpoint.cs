@@ -11,6 +11,7 @@ public static class VerifyLedgerEndpoint
     public static void Map(IEndpointRouteBuilder api) =>
         api.MapGet("/audit/verify", async (LedgerAuditor auditor, CancellationToken ct) => Results.Json(await auditor.VerifyAsync(null, ct), ReportJson))
             .WithName("VerifyLedger")
+            .RequireAuthorization(Security.Policies.ReadAll)
             .WithTags("Queries")
             .WithSummary("Verify the ledger")
             .WithDescription("Replays every stream from events alone and checks double entry per resource class, that every read model equals the fold of its events, and the hash chains; lists each discrepancy with account, bucket, expected and found.")

@@ -1,0 +1,52 @@
+using ComputeBank.Api.Http;
+using ComputeBank.Messaging;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Infrastructure;
+using Microsoft.AspNetCore.Authorization.Policy;
+
+namespace ComputeBank.Api.Security;
+
+/// <summary>
+/// Answers the endpoint policies' refusals as problem+json: 401 <c>unauthenticated</c> (after the bearer challenge has
+/// set <c>WWW-Authenticate</c>) and 403 <c>forbidden</c>, each logged with sub, role and path but never the token.
+/// </summary>
+internal sealed class ProblemAuthorizationResultHandler(ILogger<ProblemAuthorizationResultHandler> logger) : IAuthorizationMiddlewareResultHandler
+{
+    /// <summary><see cref="HttpContext.Items"/> key of why the bearer token was not accepted (the exception's type name).</summary>
+    public const string FailureItem = "ComputeBank.AuthFailure";
+
+    public async Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
+    {
+        if (authorizeResult.Challenged)
+        {
+            if (policy.AuthenticationSchemes.Count > 0)
+            {
+                foreach (var scheme in policy.AuthenticationSchemes)
+                {
+                    await context.ChallengeAsync(scheme);
+                }
+            }
+            else
+            {
+                await context.ChallengeAsync();
+            }
+
+            var reason = context.Items[FailureItem] as string ?? "no bearer token";
+            SecurityLog.Unauthenticated(logger, context.Request.Method, context.Request.Path.Value ?? string.Empty, reason);
+            await new ReplyResult(CommandReply.Problem(StatusCodes.Status401Unauthorized, "unauthenticated", "Unauthenticated",
+                "Send a valid bearer token: Authorization: Bearer <token> (deploy/local/cli token --role ... --owner ... mints one locally).")).ExecuteAsync(context);
+            return;
+        }
+
+        if (authorizeResult.Forbidden)
+        {
+            var required = policy.Requirements.OfType<RolesAuthorizationRequirement>().SelectMany(r => r.AllowedRoles).ToList();
+            var reason = required.Count > 0 ? $"this endpoint needs the role {string.Join(" or ", required)}" : "this endpoint's rule refused the caller";
+            await new ReplyResult(CommandAuthorizer.Forbidden(context, context.User, reason, logger)).ExecuteAsync(context);
+            return;
+        }
+
+        await next(context);
+    }
+}

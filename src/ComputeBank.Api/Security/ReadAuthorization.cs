@@ -1,0 +1,42 @@
+using ComputeBank.Api.Http;
+
+namespace ComputeBank.Api.Security;
+
+/// <summary>
+/// The rule of a read of one account or hold: auditors and operators read everything; a provider or consumer reads
+/// only its own (an unknown id answers 403 like another owner's, so that ids cannot be probed).
+/// </summary>
+public static class ReadAuthorization
+{
+    /// <summary>Readable by the owner of the account named by route value <paramref name="routeValue"/>, auditors and operators.</summary>
+    public static RouteHandlerBuilder RequireAccountReader(this RouteHandlerBuilder endpoint, string routeValue = "accountId") =>
+        endpoint.RequireAuthorization(Policies.Reader).AddEndpointFilter((context, next) => CheckAsync(context, next, routeValue, hold: false));
+
+    /// <summary>Readable by the owner of the account of the hold named by route value <paramref name="routeValue"/>, auditors and operators.</summary>
+    public static RouteHandlerBuilder RequireHoldReader(this RouteHandlerBuilder endpoint, string routeValue = "holdId") =>
+        endpoint.RequireAuthorization(Policies.Reader).AddEndpointFilter((context, next) => CheckAsync(context, next, routeValue, hold: true));
+
+    private static async ValueTask<object?> CheckAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next, string routeValue, bool hold)
+    {
+        var http = context.HttpContext;
+        var settings = http.RequestServices.GetRequiredService<AuthSettings>();
+        var user = http.User;
+        if (!settings.Enabled || Policies.RolesByPolicy[Policies.ReadAll].Any(user.IsInRole))
+        {
+            return await next(context);
+        }
+
+        var id = http.Request.RouteValues[routeValue]?.ToString() ?? string.Empty;
+        var owner = user.FindFirst(ClaimNames.Owner)?.Value;
+        var known = await http.RequestServices.GetRequiredService<OwnershipReader>()
+            .ReadAsync(hold ? [] : [id], hold ? [id] : [], http.RequestAborted);
+        var found = hold ? known.Holds.GetValueOrDefault(id) : known.Accounts.GetValueOrDefault(id);
+        if (!string.IsNullOrEmpty(owner) && found is not null && string.Equals(found.OwnerId, owner, StringComparison.Ordinal))
+        {
+            return await next(context);
+        }
+
+        var logger = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ReadAuthorization));
+        return new ReplyResult(CommandAuthorizer.Forbidden(http, user, $"{(hold ? "hold" : "account")} '{id}' is not one of the caller's", logger));
+    }
+}
