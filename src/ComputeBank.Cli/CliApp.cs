@@ -29,6 +29,7 @@ public static class CliApp
         AuditCommands.Create,
         ExportCommand.Create,
         ProjectionCommands.Create,
+        TokenCommand.Create,
     ];
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken ct)
