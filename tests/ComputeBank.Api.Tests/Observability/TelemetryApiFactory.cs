@@ -36,7 +36,8 @@ public sealed class TelemetryApiFactory : WebApplicationFactory<Program>, IAsync
 
         builder.ConfigureTestServices(services =>
         {
-            services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(Spans));
+            // Not AddInMemoryExporter: it appends without a lock while the test reads, which throws "collection was modified".
+            services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddProcessor(new OpenTelemetry.SimpleActivityExportProcessor(new LockedSpanExporter(Spans))));
             services.ConfigureOpenTelemetryMeterProvider(metrics => metrics.AddInMemoryExporter(Metrics));
         });
     }
@@ -71,5 +72,22 @@ public sealed class TelemetryApiFactory : WebApplicationFactory<Program>, IAsync
     {
         await DisposeAsync();
         await _database.DisposeAsync();
+    }
+}
+
+/// <summary>Exports finished spans into a list under that list's lock, so that tests can read it while spans arrive.</summary>
+internal sealed class LockedSpanExporter(List<Activity> spans) : OpenTelemetry.BaseExporter<Activity>
+{
+    public override OpenTelemetry.ExportResult Export(in OpenTelemetry.Batch<Activity> batch)
+    {
+        lock (spans)
+        {
+            foreach (var activity in batch)
+            {
+                spans.Add(activity);
+            }
+        }
+
+        return OpenTelemetry.ExportResult.Success;
     }
 }
