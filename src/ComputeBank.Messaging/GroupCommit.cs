@@ -51,6 +51,8 @@ internal sealed class WorkUnit
 internal sealed class GroupCommit(
     EventStore.EventStore store, HandlerRegistry handlers, IStreamFolder folder, OperationLog log, StreamLocks locks, IReadOnlyList<IStateProjection> projections)
 {
+    private readonly Durable.QueueOutcomes _queueOutcomes = new(store.Schema);
+
     public async Task<CommandReply[][]> ExecuteAsync(IReadOnlyList<WorkUnit> units, CancellationToken cancellationToken)
     {
         await using var session = store.OpenSession();
@@ -83,6 +85,7 @@ internal sealed class GroupCommit(
 
         var replies = new CommandReply[units.Count][];
         var records = new List<(CommandEnvelope, CommandReply)>();
+        var queued = new List<(CommandEnvelope, CommandReply)>();
         for (var u = 0; u < units.Count; u++)
         {
             replies[u] = new CommandReply[units[u].Commands.Count];
@@ -90,6 +93,11 @@ internal sealed class GroupCommit(
             {
                 var outcome = outcomes[u][i];
                 replies[u][i] = outcome.Reply(appended, committedAt);
+                if (units[u].Commands[i].Queued is not null)
+                {
+                    queued.Add((units[u].Commands[i], replies[u][i]));
+                }
+
                 if (outcome.Recorded)
                 {
                     records.Add((units[u].Commands[i], replies[u][i]));
@@ -100,6 +108,11 @@ internal sealed class GroupCommit(
         if (records.Count > 0)
         {
             session.Enqueue(log.Insert(records));
+        }
+
+        if (_queueOutcomes.Record(queued) is { } queueOutcomes)
+        {
+            session.Enqueue(queueOutcomes);
         }
 
         await session.CommitAsync(cancellationToken);

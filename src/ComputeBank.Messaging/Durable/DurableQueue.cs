@@ -204,7 +204,7 @@ public sealed class DurableQueue(NpgsqlDataSource dataSource, string schema)
             var response = reader.IsDBNull(3) ? null : (JsonObject?)JsonNode.Parse(reader.GetString(3));
             if (queued == "pending" && !reader.IsDBNull(9))
             {
-                // Committed by the bus but not yet recorded on the queue (the worker is between the two): the log knows.
+                // Committed by the bus under a lease that had run out (its row was not updated): the log knows.
                 httpStatus = reader.GetInt32(9);
                 response = (JsonObject)JsonNode.Parse(reader.GetString(10))!;
                 queued = httpStatus is >= 200 and < 300 ? "succeeded" : "failed";

@@ -6,10 +6,12 @@ namespace ComputeBank.Messaging.Durable;
 
 /// <summary>
 /// The worker loop every node runs: claims due commands in small batches (<c>FOR UPDATE SKIP LOCKED</c>, under a lease),
-/// hands them to the <see cref="CommandBus"/> together (non-atomic, so they join group commits with live traffic),
-/// then records each outcome. A node that dies between the claim and the record leaves its commands leased; when the
-/// lease runs out another node runs them again, and the operation log turns the second run into a replay, so each
-/// takes effect once. Error policy: replies of 5xx (the bus gave up on a conflict or an outage, an internal error)
+/// hands them to the <see cref="CommandBus"/> together (non-atomic, so they join group commits with live traffic).
+/// A final outcome (success or business refusal) is recorded on the queue row by the group commit itself, in the same
+/// transaction as the command's events; the worker records only what did not commit (retries, dead letters) and what
+/// never reached the bus. A node that dies between the claim and the commit leaves its commands leased; when the lease
+/// runs out another node runs them again, and the operation log makes a run that did commit a replay, so each takes
+/// effect once. Error policy: replies of 5xx (the bus gave up on a conflict or an outage, an internal error)
 /// are retried after a cooldown with jitter; after <see cref="DurableOptions.MaxAttempts"/> the command goes to the
 /// dead letters. Business refusals (4xx) are final outcomes, not errors. Idle workers sleep until a NOTIFY, the
 /// next scheduled command, or the poll interval, whichever comes first.
@@ -123,7 +125,7 @@ public sealed partial class DurableWorker(
                 }
                 else
                 {
-                    envelopes.Add((i, envelope));
+                    envelopes.Add((i, envelope with { Queued = new QueueLease(claimed[i].Id, claimed[i].LeaseToken) }));
                 }
             }
             catch (Exception ex)
@@ -157,12 +159,15 @@ public sealed partial class DurableWorker(
             }
         }
 
+        // Final replies of commands the bus ran were recorded in their commit; the rest is recorded here.
+        var sentToBus = envelopes.Select(e => e.Index).ToHashSet();
         var now = time.GetUtcNow();
         var completions = claimed.Select((command, i) => Outcome(command, replies[i]!, now)).ToList();
-        var (updated, dead) = await queue.CompleteAsync(claimed[0].LeaseToken, completions, now, CancellationToken.None);
-        if (updated < claimed.Count)
+        var toRecord = completions.Where((c, i) => !(sentToBus.Contains(i) && QueueOutcomes.IsFinal(replies[i]!))).ToList();
+        var (updated, dead) = await queue.CompleteAsync(claimed[0].LeaseToken, toRecord, now, CancellationToken.None);
+        if (updated < toRecord.Count)
         {
-            LogLeaseLost(logger, claimed.Count - updated);
+            LogLeaseLost(logger, toRecord.Count - updated);
         }
 
         foreach (var completion in completions)

@@ -96,6 +96,7 @@ public sealed class DurableOptions
     /// batch claimed and unprocessed, as a node that dies there would.</summary>
     public Func<IReadOnlyList<QueuedCommand>, CancellationToken, Task>? AfterClaim { get; set; }
 
-    /// <summary>Fault injection for tests: runs after the bus committed a batch, before its outcomes are recorded.</summary>
+    /// <summary>Fault injection for tests: runs after the bus committed a batch (its final outcomes recorded with it),
+    /// before the worker records retries and dead letters.</summary>
     public Func<IReadOnlyList<QueuedCommand>, CancellationToken, Task>? AfterSend { get; set; }
 }

@@ -126,7 +126,7 @@ public sealed class DurableQueueTests(PostgresDatabase database) : IClassFixture
     }
 
     [Fact]
-    public async Task GivenWorkerKilledAfterCommitBeforeRecording_WhenRunAgain_ThenItIsAReplay_AndTakesEffectOnce()
+    public async Task GivenWorkerKilledRightAfterTheCommit_ThenTheOutcomeWasRecordedInThatCommit_AndNothingRunsAgain()
     {
         var (id, counter) = (Id(), "c-" + Id());
         var crashes = 0;
@@ -139,13 +139,46 @@ public sealed class DurableQueueTests(PostgresDatabase database) : IClassFixture
         await using var worker = Worker(bus, options);
 
         await Assert.ThrowsAsync<SimulatedCrash>(() => worker.RunOnceAsync(CancellationToken.None));
+
+        // No second pass: the queue row left the lease with the events, in one transaction.
+        var row = await database.ScalarAsync<string>($"SELECT status || '/' || attempts || '/' || coalesce(lease_token::text, 'no lease') FROM cb.command_queue WHERE operation_id = '{id}'");
+        Assert.Equal("succeeded/1/no lease", row);
+        var status = await _queue.FindAsync(id, CancellationToken.None);
+        Assert.Equal("succeeded", status!.Status);
+        Assert.Equal(201, status.HttpStatus);
+        Assert.Equal(1L, (long)status.Response!["version"]!);
         Assert.Equal(1L, await EventsOfAsync(id));
+        Assert.Equal(0, await worker.RunOnceAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task GivenTheCommitFails_ThenNeitherTheEventsNorTheOutcomeAreKept_AndTheRetryTakesEffectOnce()
+    {
+        var (id, counter) = (Id(), "c-" + Id());
+        await _queue.SubmitAsync([Add(id, counter, 4)], CancellationToken.None);
+        // Fail the first commit that records the outcome (a sequence counts attempts: nextval survives the rollback).
+        await database.ExecuteAsync(
+            $"CREATE SEQUENCE cb.attempt_{id}; " +
+            $"CREATE FUNCTION cb.fail_first_{id}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN " +
+            $"IF NEW.status = 'succeeded' AND nextval('cb.attempt_{id}') = 1 THEN RAISE EXCEPTION 'injected commit failure'; END IF; " +
+            "RETURN NEW; END $$; " +
+            $"CREATE TRIGGER fail_first_{id} BEFORE UPDATE ON cb.command_queue FOR EACH ROW WHEN (NEW.operation_id = '{id}') " +
+            $"EXECUTE FUNCTION cb.fail_first_{id}()");
+        await using var bus = Bus();
+        await using var worker = Worker(bus, FastOptions());
+
+        Assert.Equal(1, await worker.RunOnceAsync(CancellationToken.None));
+        Assert.Equal(0L, await EventsOfAsync(id));
+        var afterFailure = await _queue.FindAsync(id, CancellationToken.None);
+        Assert.Equal("pending", afterFailure!.Status);
+
         await worker.StartAsync(CancellationToken.None);
         var status = await FinishedAsync(id);
 
         Assert.Equal("succeeded", status.Status);
         Assert.Equal(1L, await EventsOfAsync(id));
-        Assert.Equal(1L, (long)status.Response!["version"]!);
+        Assert.Equal(2, status.Attempts);
+        await database.ExecuteAsync($"DROP TRIGGER fail_first_{id} ON cb.command_queue");
     }
 
     [Fact]
