@@ -24,6 +24,7 @@ public static class DurableMessagingFeatures
         services.AddSingleton(configuration.GetSection("ComputeBank:Webhooks").Get<WebhookOptions>() ?? new WebhookOptions());
         services.AddSingleton(sp => new DurableQueue(sp.GetRequiredService<EventStore.EventStore>().DataSource, schema));
         services.AddSingleton(sp => new OutboxStore(sp.GetRequiredService<EventStore.EventStore>().DataSource, schema));
+        services.AddSingleton(sp => new MessagingBacklogReader(sp.GetRequiredService<EventStore.EventStore>().DataSource, schema));
         services.AddSingleton<IStateProjection>(sp => new HoldExpiryScheduling(sp.GetRequiredService<DurableQueue>()));
         services.AddSingleton<IInlineProjection>(sp => new IntegrationEventsProjection(new OutboxWriter(schema), sp.GetRequiredService<WebhookOptions>()));
         services.AddSingleton<IQueuedCommandTranslator>(sp =>

@@ -18,9 +18,9 @@ namespace ComputeBank.Api.Observability;
 public static class Observability
 {
     /// <summary>One ActivitySource and one Meter per component; these are their names.</summary>
-    public static readonly string[] ActivitySources = ["ComputeBank.Messaging", "ComputeBank.EventStore", "Npgsql"];
+    public static readonly string[] ActivitySources = ["ComputeBank.Messaging", "ComputeBank.Messaging.Durable", "ComputeBank.EventStore", "Npgsql"];
 
-    public static readonly string[] Meters = ["ComputeBank.Messaging", "ComputeBank.EventStore", OperationsMetrics.MeterName];
+    public static readonly string[] Meters = ["ComputeBank.Messaging", "ComputeBank.Messaging.Durable", "ComputeBank.EventStore", OperationsMetrics.MeterName];
 
     public const string DefaultServiceName = "computebank";
 

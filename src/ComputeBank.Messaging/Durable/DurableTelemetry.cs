@@ -30,6 +30,19 @@ internal static class DurableTelemetry
     public static readonly Counter<long> WebhooksFailed =
         Meter.CreateCounter<long>("computebank.messaging.webhooks.failed", "{delivery}", "Webhook deliveries that failed and will be retried.");
 
+    /// <summary>A span per webhook delivery (a "send" to one subscriber), a child of the relay's "publish" pass.</summary>
+    public static Activity? StartDelivery(string subscriber, string eventId, string eventType, int attempt)
+    {
+        var activity = Source.StartActivity($"send {subscriber}", ActivityKind.Producer);
+        activity?.SetTag("messaging.system", "webhook");
+        activity?.SetTag("messaging.operation.type", "send");
+        activity?.SetTag("messaging.destination.name", subscriber);
+        activity?.SetTag("messaging.message.id", eventId);
+        activity?.SetTag("computebank.event.type", eventType);
+        activity?.SetTag("computebank.delivery.attempt", attempt);
+        return activity;
+    }
+
     public static Activity? Start(string operation, string destination, int count)
     {
         var activity = Source.StartActivity($"{operation} {destination}", ActivityKind.Consumer);

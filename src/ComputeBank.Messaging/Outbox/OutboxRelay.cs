@@ -103,6 +103,7 @@ public sealed partial class OutboxRelay(
             return $"subscriber '{delivery.Subscriber}' is no longer configured";
         }
 
+        using var activity = DurableTelemetry.StartDelivery(subscriber.Key, delivery.EventId, delivery.EventType, delivery.Attempts);
         try
         {
             var timestamp = time.GetUtcNow().ToUnixTimeSeconds();
@@ -114,11 +115,29 @@ public sealed partial class OutboxRelay(
             request.Headers.Add(WebhookSignature.EventIdHeader, delivery.EventId);
             request.Headers.Add(WebhookSignature.EventTypeHeader, delivery.EventType);
             request.Headers.Add("ComputeBank-Delivery-Attempt", delivery.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (activity is not null)
+            {
+                // W3C trace context, so a subscriber's own spans join the delivery's trace.
+                request.Headers.Add("traceparent", $"00-{activity.TraceId.ToHexString()}-{activity.SpanId.ToHexString()}-{(activity.Recorded ? "01" : "00")}");
+            }
+
             using var response = await _http.SendAsync(request, cancellationToken);
-            return response.IsSuccessStatusCode ? null : $"HTTP {(int)response.StatusCode} {response.ReasonPhrase}";
+            activity?.SetTag("http.response.status_code", (int)response.StatusCode);
+            if (response.IsSuccessStatusCode)
+            {
+                activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Ok);
+                return null;
+            }
+
+            var error = $"HTTP {(int)response.StatusCode} {response.ReasonPhrase}";
+            activity?.SetTag("error.type", ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, error);
+            return error;
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or OperationCanceledException)
         {
+            activity?.SetTag("error.type", ex.GetType().FullName);
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.Message);
             return $"{ex.GetType().Name}: {ex.Message}";
         }
     }

@@ -48,6 +48,9 @@ public sealed class WebhookReceiver(int failFirst) : IDisposable
 
     public ConcurrentBag<(string? EventId, string Body, bool ValidSignature, bool Accepted)> Received { get; } = [];
 
+    /// <summary>The W3C <c>traceparent</c> header of every request (null where a request had none).</summary>
+    public ConcurrentBag<string?> TraceParents { get; } = [];
+
     public void Start()
     {
         _listener.Prefixes.Add(Url);
@@ -72,6 +75,7 @@ public sealed class WebhookReceiver(int failFirst) : IDisposable
             using var reader = new StreamReader(context.Request.InputStream);
             var body = await reader.ReadToEndAsync();
             var accepted = Interlocked.Increment(ref _requests) > failFirst;
+            TraceParents.Add(context.Request.Headers["traceparent"]);
             Received.Add((context.Request.Headers[WebhookSignature.EventIdHeader], body,
                 WebhookSignature.Verify(WebhookApiFactory.Secret, context.Request.Headers[WebhookSignature.Header], body), accepted));
             context.Response.StatusCode = accepted ? 200 : 500;

@@ -11,7 +11,7 @@ namespace ComputeBank.Api.Tests.Observability;
 
 /// <summary>The real host on its own database, with in-process exporters added to its own tracer and meter providers
 /// (exactly as an OTLP exporter would be), so tests see what an operator's backend would receive.</summary>
-public sealed class TelemetryApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
+public class TelemetryApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
 {
     private readonly PostgresDatabase _database = new();
 
