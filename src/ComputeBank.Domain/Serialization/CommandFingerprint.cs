@@ -1,8 +1,9 @@
+using System.Buffers;
+using System.Collections.Concurrent;
 using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 
 namespace ComputeBank.Domain;
 
@@ -11,52 +12,90 @@ namespace ComputeBank.Domain;
 /// wire name, then its JSON with keys sorted and numbers normalised (12.50 = 12.5; hours are already canonical strings).
 /// Same id + same fingerprint is a retry; same id + other fingerprint is <c>operation_id_conflict</c>.
 /// </summary>
+/// <remarks>
+/// The canonical text is stored implicitly in every operation record, so its bytes must never change: an object is
+/// <c>{"key":value,...,}</c> with keys in ordinal order (each followed by a comma), an array <c>[value,...,]</c>, a
+/// string or a key JSON-escaped with the default encoder, a number as its decimal value without trailing zeros.
+/// The command is serialised once to UTF-8 and read as a document (no node tree, no reflection per call); every
+/// fingerprint produced before this implementation is reproduced exactly (a test keeps the original as reference).
+/// </remarks>
 public static class CommandFingerprint
 {
+    private static readonly ConcurrentDictionary<Type, string> Names = new();
+    private static readonly ConcurrentDictionary<string, byte[]> EscapedKeys = new(StringComparer.Ordinal);
+
     public static string Of(LedgerCommand command)
     {
-        var name = command.GetType().GetCustomAttribute<CommandNameAttribute>()?.Name
-                   ?? throw new ArgumentException($"{command.GetType().Name} has no [CommandName]", nameof(command));
-        var node = JsonSerializer.SerializeToNode(command, command.GetType(), DomainJson.Options)!.AsObject();
-        node.Remove("now");
-        var canonical = new StringBuilder(name).Append('\n');
-        Write(node, canonical);
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical.ToString())));
+        ArgumentNullException.ThrowIfNull(command);
+        var type = command.GetType();
+        var name = Names.GetOrAdd(type, static t => t.GetCustomAttribute<CommandNameAttribute>()?.Name
+            ?? throw new ArgumentException($"{t.Name} has no [CommandName]", nameof(command)));
+
+        var buffer = new ArrayBufferWriter<byte>(512);
+        buffer.Write(Encoding.UTF8.GetBytes(name));
+        buffer.Write("\n"u8);
+        using (var document = JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(command, type, DomainJson.Options)))
+        {
+            Write(document.RootElement, buffer, skipNow: true);
+        }
+
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(buffer.WrittenSpan, hash);
+        return Convert.ToHexStringLower(hash);
     }
 
-    private static void Write(JsonNode? node, StringBuilder text)
+    private static void Write(JsonElement element, ArrayBufferWriter<byte> output, bool skipNow = false)
     {
-        switch (node)
+        switch (element.ValueKind)
         {
-            case null:
-                text.Append("null");
-                break;
-            case JsonObject obj:
-                text.Append('{');
-                foreach (var (key, value) in obj.OrderBy(p => p.Key, StringComparer.Ordinal))
+            case JsonValueKind.Object:
+                var properties = new List<JsonProperty>();
+                foreach (var property in element.EnumerateObject())
                 {
-                    text.Append(JsonSerializer.Serialize(key)).Append(':');
-                    Write(value, text);
-                    text.Append(',');
+                    if (!(skipNow && property.NameEquals("now"u8)))
+                    {
+                        properties.Add(property);
+                    }
                 }
 
-                text.Append('}');
-                break;
-            case JsonArray array:
-                text.Append('[');
-                foreach (var item in array)
+                properties.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+                output.Write("{"u8);
+                foreach (var property in properties)
                 {
-                    Write(item, text);
-                    text.Append(',');
+                    output.Write(EscapedKeys.GetOrAdd(property.Name, static key => JsonSerializer.SerializeToUtf8Bytes(key)));
+                    output.Write(":"u8);
+                    Write(property.Value, output);
+                    output.Write(","u8);
                 }
 
-                text.Append(']');
+                output.Write("}"u8);
+                break;
+            case JsonValueKind.Array:
+                output.Write("["u8);
+                foreach (var item in element.EnumerateArray())
+                {
+                    Write(item, output);
+                    output.Write(","u8);
+                }
+
+                output.Write("]"u8);
+                break;
+            case JsonValueKind.Number:
+                var normalised = (element.GetDecimal() / 1.000000000000000000000000000000000m).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                output.Write(Encoding.ASCII.GetBytes(normalised));
+                break;
+            case JsonValueKind.String:
+                // Escaped as the default encoder does, whatever escaping the serializer's options used.
+                output.Write(JsonSerializer.SerializeToUtf8Bytes(element.GetString()));
+                break;
+            case JsonValueKind.True:
+                output.Write("true"u8);
+                break;
+            case JsonValueKind.False:
+                output.Write("false"u8);
                 break;
             default:
-                var scalar = node.AsValue();
-                text.Append(scalar.GetValueKind() == JsonValueKind.Number
-                    ? (scalar.GetValue<decimal>() / 1.000000000000000000000000000000000m).ToString(System.Globalization.CultureInfo.InvariantCulture)
-                    : scalar.ToJsonString());
+                output.Write("null"u8);
                 break;
         }
     }
