@@ -20,6 +20,8 @@ internal sealed class ApiProcess : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
+    public int ProcessId => _process.Id;
+
     public static async Task<ApiProcess> StartAsync(string apiDll, string connectionString, BenchOptions options)
     {
         var port = FreePort();

@@ -24,6 +24,12 @@ internal sealed class BenchOptions
 
     public string? ChartPath { get; private set; }
 
+    /// <summary>Which load phases run (both by default); the other is reported as skipped.</summary>
+    public IReadOnlySet<string> Phases { get; private set; } = new HashSet<string>(["single", "batch"], StringComparer.Ordinal);
+
+    /// <summary>Whether the pgbench and raw baselines run (off only to profile one phase: ratios are then not reported).</summary>
+    public bool Baselines { get; private set; } = true;
+
     /// <summary>Another build of the API to measure (e.g. an older commit's), instead of this checkout's Release build.</summary>
     public string? ApiDll { get; private set; }
 
@@ -48,6 +54,8 @@ internal sealed class BenchOptions
                 case "--max-batch": options.MaxBatch = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--chart": options.ChartPath = value; break;
                 case "--api": options.ApiDll = value; break;
+                case "--phases": options.Phases = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal); break;
+                case "--baselines": options.Baselines = bool.Parse(value); break;
                 default: throw new ArgumentException($"Unknown option {args[i]}");
             }
 

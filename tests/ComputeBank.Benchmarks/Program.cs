@@ -18,7 +18,8 @@ using Npgsql;
 // Options: --pg <admin connection string> (default COMPUTEBANK_TEST_PG), --seconds <load seconds per phase> (20),
 //   --baseline-seconds <pgbench and raw seconds> (15), --committers <n>, --window-ms <ms>, --max-batch <n>
 //   (bus options passed to the API), --chart <path> (docs/benchmarks/http-benchmark.svg), --batch-clients <n> (4),
-//   --clients <n> (64), --api <path to another build's ComputeBank.Api.dll>.
+//   --clients <n> (64), --api <path to another build's ComputeBank.Api.dll>, --phases single|batch (both) and
+//   --baselines false: profiling mode, the chosen phases alone with the API's pid printed, no ratios and no chart.
 var options = BenchOptions.Parse(args);
 if (options.AdminConnectionString is null)
 {
@@ -41,6 +42,25 @@ try
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"ComputeBank benchmark, {Environment.ProcessorCount} cores, {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC; bus: {options.BusDescription}"));
     Console.WriteLine();
+
+    if (!options.Baselines || options.Phases.Count < 2)
+    {
+        // Profiling mode: the chosen phases alone, no baselines, so no ratios, no chart.
+        await using var alone = await ApiProcess.StartAsync(apiDll, await databases.CreateAsync("api"), options);
+        Console.WriteLine($"API pid {alone.ProcessId}");
+        var generator = new LoadGenerator(alone.BaseAddress, options, new Timeline());
+        await generator.SetUpAsync(accounts: 1000);
+        foreach (var result in new[] { options.Phases.Contains("single") ? await generator.SingleTransfersAsync() : null, options.Phases.Contains("batch") ? await generator.BatchTransfersAsync(batchSize: 1000) : null })
+        {
+            if (result is not null)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{result.Name}: {result.Clients} clients, {result.CommandsPerSecond:N0} commands/s, p50 {result.P50Ms:0.0} ms, p99 {result.P99Ms:0.0} ms, {result.Failed} failed"));
+            }
+        }
+
+        return 0;
+    }
 
     var pgbench = await Pgbench.RunAsync(databases, options);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
