@@ -34,8 +34,12 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
         }
     }
 
+    public Task<IReadOnlyDictionary<string, FetchedStream>> FetchForWritingAsync(
+        IReadOnlyCollection<string> streamIds, LockMode mode, CancellationToken ct) =>
+        FetchForWritingAsync(streamIds, mode, null, ct);
+
     public async Task<IReadOnlyDictionary<string, FetchedStream>> FetchForWritingAsync(
-        IReadOnlyCollection<string> streamIds, LockMode mode, CancellationToken ct)
+        IReadOnlyCollection<string> streamIds, LockMode mode, IReadOnlyDictionary<string, long>? knownVersions, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(streamIds);
         await BeginAsync(ct);
@@ -56,13 +60,18 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
             batch.BatchCommands.Add(Command(mode == LockMode.Exclusive ? store.Statements.LockForUpdate : store.Statements.LockForShare, IdsParameter(ids)));
         }
 
-        batch.BatchCommands.Add(Command(store.Statements.FetchForWriting, IdsParameter(ids)));
+        var known = knownVersions is null ? [] : ids.Where(knownVersions.ContainsKey).ToArray();
+        batch.BatchCommands.Add(Command(
+            store.Statements.FetchForWriting,
+            IdsParameter(ids),
+            IdsParameter(known),
+            new NpgsqlParameter<long[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, TypedValue = [.. known.Select(id => knownVersions![id])] }));
 
         var result = new Dictionary<string, FetchedStream>(StringComparer.Ordinal);
         try
         {
             await using var reader = await batch.ExecuteReaderAsync(ct);
-            while (reader.FieldCount != 15 || reader.GetName(0) != "id")
+            while (reader.FieldCount != 16 || reader.GetName(0) != "id")
             {
                 await reader.NextResultAsync(ct);
             }
@@ -76,13 +85,17 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
                 {
                     events = [];
                     var hasSnapshot = !reader.IsDBNull(3);
+                    var fromKnown = !reader.IsDBNull(15);
                     current = new FetchedStream(
                         id,
                         reader.GetInt64(1),
                         reader.IsDBNull(2) ? null : reader.GetString(2),
                         hasSnapshot ? store.Types.Deserialize(reader.GetString(4), reader.GetString(5), store.Json).Value : null,
-                        hasSnapshot ? reader.GetInt64(3) : 0,
-                        events);
+                        fromKnown ? reader.GetInt64(15) : hasSnapshot ? reader.GetInt64(3) : 0,
+                        events)
+                    {
+                        FromKnownVersion = fromKnown,
+                    };
                     result[id] = current;
                 }
 
@@ -317,6 +330,8 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
         var data = new string[eventCount];
         var metadataJson = new string[eventCount];
         var sharedMetadata = EventStore.SerializeMetadata(metadata);
+        // Events of one command share one metadata object (a transfer writes two streams): serialised once.
+        Dictionary<EventMetadata, string>? serialized = null;
         var e = 0;
         for (var s = 0; s < _streams.Count; s++)
         {
@@ -330,7 +345,21 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
                 var evt = stream.Events[i];
                 types[e] = stream.TypeNames[i];
                 data[e] = JsonSerializer.Serialize(evt, evt.GetType(), store.Json);
-                metadataJson[e] = stream.Metadata is null ? sharedMetadata : EventStore.SerializeMetadata(stream.Metadata[i]);
+                if (stream.Metadata is null)
+                {
+                    metadataJson[e] = sharedMetadata;
+                }
+                else
+                {
+                    serialized ??= new Dictionary<EventMetadata, string>(ReferenceEqualityComparer.Instance);
+                    var own = stream.Metadata[i];
+                    if (!serialized.TryGetValue(own, out var json))
+                    {
+                        serialized[own] = json = EventStore.SerializeMetadata(own);
+                    }
+
+                    metadataJson[e] = json;
+                }
             }
         }
 

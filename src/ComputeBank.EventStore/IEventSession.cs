@@ -23,6 +23,15 @@ public interface IEventSession : IAsyncDisposable
     /// </summary>
     Task<IReadOnlyDictionary<string, FetchedStream>> FetchForWritingAsync(IReadOnlyCollection<string> streamIds, LockMode mode, CancellationToken ct);
 
+    /// <summary>
+    /// As <see cref="FetchForWritingAsync(IReadOnlyCollection{string}, LockMode, CancellationToken)"/>, for a caller
+    /// that already holds the state of some streams at a known version (a cache of committed states): such a stream
+    /// comes back with <see cref="FetchedStream.FromKnownVersion"/>, no snapshot, and only the events after that
+    /// version (none when it is current). A known version above the stream's is ignored (the stream is read in full).
+    /// </summary>
+    Task<IReadOnlyDictionary<string, FetchedStream>> FetchForWritingAsync(
+        IReadOnlyCollection<string> streamIds, LockMode mode, IReadOnlyDictionary<string, long>? knownVersions, CancellationToken ct);
+
     /// <summary>Starts a new stream; the commit fails with <see cref="ConcurrencyException"/> if it exists.</summary>
     void StartStream(string streamId, string aggregateType, IReadOnlyList<object> events);
 
@@ -36,7 +45,7 @@ public interface IEventSession : IAsyncDisposable
     /// <summary>
     /// Stores <paramref name="state"/> as the stream's snapshot at <paramref name="version"/> in the same batch. The
     /// state's CLR type must be registered in the <see cref="EventTypeRegistry"/>; its name is stored with the row so
-    /// <see cref="FetchForWritingAsync"/> can deserialise it. An older snapshot never replaces a newer one.
+    /// <see cref="FetchForWritingAsync(IReadOnlyCollection{string}, LockMode, CancellationToken)"/> can deserialise it. An older snapshot never replaces a newer one.
     /// </summary>
     void StoreSnapshot(string streamId, long version, object state);
 

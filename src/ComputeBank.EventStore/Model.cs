@@ -37,7 +37,7 @@ public readonly record struct ExpectedVersion(long Value)
     public override string ToString() => Value switch { -1 => "any", 0 => "no stream", _ => Value.ToString(System.Globalization.CultureInfo.InvariantCulture) };
 }
 
-/// <summary>How <see cref="IEventSession.FetchForWritingAsync"/> locks the stream rows it reads.</summary>
+/// <summary>How <see cref="IEventSession.FetchForWritingAsync(IReadOnlyCollection{string}, LockMode, CancellationToken)"/> locks the stream rows it reads.</summary>
 public enum LockMode
 {
     /// <summary>No lock: optimistic, conflicts surface at append as <see cref="ConcurrencyException"/>.</summary>
@@ -61,7 +61,12 @@ public sealed record StoredEvent(
 /// </summary>
 public sealed record FetchedStream(
     string StreamId, long Version, string? AggregateType, object? Snapshot, long SnapshotVersion,
-    IReadOnlyList<StoredEvent> EventsAfterSnapshot);
+    IReadOnlyList<StoredEvent> EventsAfterSnapshot)
+{
+    /// <summary>True when the caller's known version was used: <see cref="Snapshot"/> is null, <see cref="SnapshotVersion"/>
+    /// is that known version, and <see cref="EventsAfterSnapshot"/> are the events after it.</summary>
+    public bool FromKnownVersion { get; init; }
+}
 
 /// <summary>An event waiting in a session, as inline projections see it.</summary>
 /// <param name="StreamId">The stream it is appended to.</param>

@@ -24,13 +24,15 @@ internal sealed class Sql(string schema)
 
     public const string SetLockTimeout = "SELECT set_config('lock_timeout', $1, true)";
 
-    // One statement, so the stream row, its snapshot and its events come from one snapshot of the database.
+    // One statement, so the stream row, its snapshot and its events come from one snapshot of the database. A stream
+    // whose state the caller already holds at a known version ($2, $3) gets no snapshot, only the events after it.
     public string FetchForWriting { get; } =
         $"""
-        SELECT s.id, s.version, s.aggregate_type, sn.version, sn.type, sn.data, {EventColumns}
+        SELECT s.id, s.version, s.aggregate_type, sn.version, sn.type, sn.data, {EventColumns}, k.known
         FROM {schema}.streams s
-        LEFT JOIN {schema}.snapshots sn ON sn.stream_id = s.id AND sn.version <= s.version
-        LEFT JOIN {schema}.events e ON e.stream_id = s.id AND e.version > coalesce(sn.version, 0) AND e.version <= s.version
+        LEFT JOIN unnest($2::text[], $3::bigint[]) AS k(id, known) ON k.id = s.id AND k.known <= s.version
+        LEFT JOIN {schema}.snapshots sn ON k.known IS NULL AND sn.stream_id = s.id AND sn.version <= s.version
+        LEFT JOIN {schema}.events e ON e.stream_id = s.id AND e.version > coalesce(k.known, sn.version, 0) AND e.version <= s.version
         WHERE s.id = ANY($1)
         ORDER BY s.id, e.version
         """;

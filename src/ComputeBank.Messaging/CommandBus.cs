@@ -21,6 +21,7 @@ public sealed partial class CommandBus : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task[] _committers;
+    private readonly StateCache _cache;
 
     public CommandBus(
         EventStore.EventStore store,
@@ -33,7 +34,8 @@ public sealed partial class CommandBus : IAsyncDisposable
         _options = options;
         _handlers = handlers;
         _logger = logger;
-        _groupCommit = new GroupCommit(store, handlers, folder, new OperationLog(store.Schema), new StreamLocks(store.Schema), [.. projections]);
+        _cache = new StateCache(options.StateCacheCapacity);
+        _groupCommit = new GroupCommit(store, handlers, folder, new OperationLog(store.Schema), new StreamLocks(store.Schema), [.. projections], _cache);
         _queue = Channel.CreateBounded<WorkUnit>(new BoundedChannelOptions(Math.Max(1, options.QueueCapacity)) { SingleWriter = false });
         // Committers must not inherit whoever resolved the bus (its trace and log scopes would leak into every commit).
         using (ExecutionContext.SuppressFlow())
@@ -144,6 +146,12 @@ public sealed partial class CommandBus : IAsyncDisposable
             }
             catch (Exception ex) when (IsTransient(ex) && attempt < _options.MaxAttempts)
             {
+                if (ex is not (ConcurrencyException or StreamLockTimeoutException))
+                {
+                    // A lost connection or a database restart (a failover, perhaps): trust no cached state.
+                    _cache.Clear();
+                }
+
                 LogRetry(_logger, batch.Sum(u => u.Commands.Count), attempt, ex.GetType().Name, ex.Message);
                 BusTelemetry.RecordRetry(ex);
                 await Task.Delay(Backoff(attempt));

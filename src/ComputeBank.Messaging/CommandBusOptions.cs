@@ -20,4 +20,8 @@ public sealed class CommandBusOptions
 
     /// <summary>Most commands waiting for a committer; beyond it callers wait to enqueue (back-pressure).</summary>
     public int QueueCapacity { get; set; } = 100_000;
+
+    /// <summary>Committed stream states kept in memory between group commits, so a hot stream is not read back and
+    /// deserialised on every commit (0 switches the cache off; every load then reads snapshot and events).</summary>
+    public int StateCacheCapacity { get; set; } = 100_000;
 }

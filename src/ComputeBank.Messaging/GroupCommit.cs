@@ -49,14 +49,15 @@ internal sealed class WorkUnit
 /// snapshots and operation records are written in one batch and one commit. Nothing is answered before the commit.
 /// </summary>
 internal sealed class GroupCommit(
-    EventStore.EventStore store, HandlerRegistry handlers, IStreamFolder folder, OperationLog log, StreamLocks locks, IReadOnlyList<IStateProjection> projections)
+    EventStore.EventStore store, HandlerRegistry handlers, IStreamFolder folder, OperationLog log, StreamLocks locks,
+    IReadOnlyList<IStateProjection> projections, StateCache cache)
 {
     private readonly Durable.QueueOutcomes _queueOutcomes = new(store.Schema);
 
     public async Task<CommandReply[][]> ExecuteAsync(IReadOnlyList<WorkUnit> units, CancellationToken cancellationToken)
     {
         await using var session = store.OpenSession();
-        var slots = new StreamSlots(session, folder, handlers, locks);
+        var slots = new StreamSlots(session, folder, handlers, locks, cache);
         await slots.EnsureLoadedAsync(units.SelectMany(u => u.Commands), cancellationToken);
 
         // Read after the stream locks are held, so that a node that committed the same operation id is seen.
@@ -116,6 +117,7 @@ internal sealed class GroupCommit(
         }
 
         await session.CommitAsync(cancellationToken);
+        cache.Put(slots.States());
         return replies;
     }
 

@@ -8,7 +8,7 @@ namespace ComputeBank.Messaging;
 /// memory as commands are decided in arrival order, so later commands see earlier ones' effects. An undo journal lets an
 /// atomic unit roll its effects back without touching the database.
 /// </summary>
-internal sealed class StreamSlots(IEventSession session, IStreamFolder folder, HandlerRegistry handlers, StreamLocks locks)
+internal sealed class StreamSlots(IEventSession session, IStreamFolder folder, HandlerRegistry handlers, StreamLocks locks, StateCache cache)
     : IReadOnlyDictionary<string, object?>
 {
     private const int MaxLoadRounds = 6;
@@ -52,9 +52,11 @@ internal sealed class StreamSlots(IEventSession session, IStreamFolder folder, H
 
             await locks.AcquireAsync(session, wanted, cancellationToken);
             var missing = wanted.Keys.Where(id => !_slots.ContainsKey(id)).ToList();
+            var cached = cache.Find(missing);
             var fetched = missing.Count == 0
                 ? new Dictionary<string, FetchedStream>()
-                : await session.FetchForWritingAsync(missing, LockMode.None, cancellationToken);
+                : await session.FetchForWritingAsync(
+                    missing, LockMode.None, cached.Count == 0 ? null : cached.ToDictionary(c => c.Key, c => c.Value.Version, StringComparer.Ordinal), cancellationToken);
             foreach (var (id, mode) in wanted)
             {
                 if (_slots.TryGetValue(id, out var upgraded))
@@ -64,7 +66,7 @@ internal sealed class StreamSlots(IEventSession session, IStreamFolder folder, H
                 }
 
                 var slot = fetched.TryGetValue(id, out var stream) && stream.Version > 0
-                    ? new Slot(id, stream.Version, stream.AggregateType, Fold(id, stream))
+                    ? new Slot(id, stream.Version, stream.AggregateType, Fold(id, stream, stream.FromKnownVersion ? cached[id].State : stream.Snapshot))
                     : new Slot(id, 0, null, null);
                 slot.Lock = mode;
                 _slots.Add(id, slot);
@@ -120,6 +122,7 @@ internal sealed class StreamSlots(IEventSession session, IStreamFolder folder, H
     public int WriteTo(IEventSession target)
     {
         var events = 0;
+        var metadataOf = new Dictionary<CommandEnvelope, EventMetadata>(ReferenceEqualityComparer.Instance);
         foreach (var slot in _order)
         {
             if (slot.Pending.Count == 0)
@@ -128,7 +131,17 @@ internal sealed class StreamSlots(IEventSession session, IStreamFolder folder, H
             }
 
             var expected = slot.LoadedVersion == 0 ? ExpectedVersion.NoStream : ExpectedVersion.Exactly(slot.LoadedVersion);
-            var metadata = slot.Pending.Select(p => Metadata(p.Envelope)).ToList();
+            var metadata = new List<EventMetadata>(slot.Pending.Count);
+            foreach (var pending in slot.Pending)
+            {
+                if (!metadataOf.TryGetValue(pending.Envelope, out var shared))
+                {
+                    metadataOf[pending.Envelope] = shared = Metadata(pending.Envelope);
+                }
+
+                metadata.Add(shared);
+            }
+
             target.Append(slot.StreamId, expected, slot.Pending.Select(p => p.Event).ToList(), slot.AggregateType, metadata);
             if (slot.State is not null)
             {
@@ -140,6 +153,11 @@ internal sealed class StreamSlots(IEventSession session, IStreamFolder folder, H
 
         return events;
     }
+
+    /// <summary>Every loaded stream that exists, with its version and state as this transaction leaves them (to cache
+    /// once it has committed).</summary>
+    public IEnumerable<(string StreamId, StateCache.Entry Entry)> States() =>
+        _order.Where(s => s.State is not null).Select(s => (s.StreamId, new StateCache.Entry(s.LoadedVersion + s.Pending.Count, s.AggregateType, s.State!)));
 
     /// <summary>The streams this transaction writes, with their new version and state.</summary>
     public IReadOnlyList<(string StreamId, long Version, object State)> Touched() =>
@@ -153,9 +171,9 @@ internal sealed class StreamSlots(IEventSession session, IStreamFolder folder, H
         Headers = new Dictionary<string, string>(StringComparer.Ordinal) { ["operationId"] = envelope.OperationId },
     };
 
-    private object? Fold(string streamId, FetchedStream stream)
+    private object? Fold(string streamId, FetchedStream stream, object? start)
     {
-        var state = stream.Snapshot;
+        var state = start;
         foreach (var stored in stream.EventsAfterSnapshot)
         {
             state = folder.Evolve(streamId, state, stored.Data);

@@ -185,4 +185,46 @@ public sealed class CommandBusTests(PostgresDatabase database) : IClassFixture<P
         Assert.Equal(new CounterState(20), fetched[a].Snapshot);
         Assert.Empty(fetched[a].EventsAfterSnapshot);
     }
+
+    [Fact]
+    public async Task StatesCachedBetweenCommits_AreUsedInsteadOfTheSnapshot_AndANodeWithoutThemReadsTheSnapshot()
+    {
+        await using var cached = Bus();
+        var a = "a-" + Id();
+        await cached.SendAsync(Counters.Envelope(new Add(Id(), a, 5)), CancellationToken.None);
+        // Tamper with the snapshot behind the bus's back: a full read would now believe the counter holds 100.
+        await database.ExecuteAsync($"UPDATE cb.snapshots SET data = '{{\"value\":100}}' WHERE stream_id = '{a}'");
+
+        var fromCache = await cached.SendAsync(Counters.Envelope(new Move(Id(), a, "sink-" + Id(), 50)), CancellationToken.None);
+        await using var cold = new CommandBus(
+            _store, Counters.Handlers(), new CounterFolder(), [], new CommandBusOptions { StateCacheCapacity = 0 }, NullLogger<CommandBus>.Instance);
+        var fromSnapshot = await cold.SendAsync(Counters.Envelope(new Move(Id(), a, "sink-" + Id(), 50)), CancellationToken.None);
+
+        Assert.Equal(422, fromCache.Status);
+        Assert.Equal(201, fromSnapshot.Status);
+    }
+
+    [Fact]
+    public async Task AStateCachedOnOneNode_WhenAnotherNodeWritesTheStream_ThenTheFirstFoldsInTheNewEvents()
+    {
+        await using var one = Bus();
+        await using var two = Bus();
+        var (a, b) = ("a-" + Id(), "b-" + Id());
+        await one.SendAsync(Counters.Envelope(new Add(Id(), a, 5)), CancellationToken.None);
+        await one.SendAsync(Counters.Envelope(new Move(Id(), a, b, 1)), CancellationToken.None);
+
+        for (var i = 0; i < 3; i++)
+        {
+            await two.SendAsync(Counters.Envelope(new Add(Id(), a, 10)), CancellationToken.None);
+        }
+
+        var moved = await one.SendAsync(Counters.Envelope(new Move(Id(), a, b, 34)), CancellationToken.None);
+        var tooMuch = await one.SendAsync(Counters.Envelope(new Move(Id(), a, b, 1)), CancellationToken.None);
+
+        Assert.Equal(201, moved.Status);
+        Assert.Equal(6L, (long)moved.Body["from"]!);
+        Assert.Equal(422, tooMuch.Status);
+        Assert.Equal(0, await ValueAsync(a));
+        Assert.Equal(35, await ValueAsync(b));
+    }
 }

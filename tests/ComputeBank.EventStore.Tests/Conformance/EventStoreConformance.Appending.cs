@@ -130,6 +130,39 @@ public abstract partial class EventStoreConformance
     }
 
     [Fact]
+    public async Task GivenKnownVersions_WhenFetchingForWriting_ThenNoSnapshotAndOnlyTheEventsAfterEach()
+    {
+        var (behind, current, ahead, unknown) = (NewStreamId("behind"), NewStreamId("current"), NewStreamId("ahead"), NewStreamId("unknown"));
+        foreach (var id in new[] { behind, current, ahead, unknown })
+        {
+            await using var session = Store.OpenSession();
+            session.Append(id, ExpectedVersion.NoStream, [new Deposited(1), new Deposited(2), new Deposited(3)]);
+            session.StoreSnapshot(id, 2, new Balance(3));
+            await session.SaveChangesAsync(Ct);
+        }
+
+        await using var reader = Store.OpenSession();
+        var fetched = await reader.FetchForWritingAsync(
+            [behind, current, ahead, unknown], LockMode.None, new Dictionary<string, long> { [behind] = 1, [current] = 3, [ahead] = 7 }, Ct);
+
+        Assert.True(fetched[behind].FromKnownVersion);
+        Assert.Null(fetched[behind].Snapshot);
+        Assert.Equal(1, fetched[behind].SnapshotVersion);
+        Assert.Equal([2L, 3L], fetched[behind].EventsAfterSnapshot.Select(e => e.Version));
+        Assert.True(fetched[current].FromKnownVersion);
+        Assert.Empty(fetched[current].EventsAfterSnapshot);
+        Assert.Equal(3, fetched[current].Version);
+        // A known version the stream never reached (a cache from another database) is ignored: a full read.
+        foreach (var full in new[] { fetched[ahead], fetched[unknown] })
+        {
+            Assert.False(full.FromKnownVersion);
+            Assert.Equal(new Balance(3), full.Snapshot);
+            Assert.Equal(2, full.SnapshotVersion);
+            Assert.Equal([3L], full.EventsAfterSnapshot.Select(e => e.Version));
+        }
+    }
+
+    [Fact]
     public async Task GivenInlineProjection_WhenAppending_ThenItsRowsCommitWithTheEventsAndRollBackWithThem()
     {
         await ExecuteAsync("CREATE TABLE IF NOT EXISTS public.inline_totals (stream_id text PRIMARY KEY, total int NOT NULL)");
