@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace ComputeBank.Samples.Auditor;
@@ -25,6 +27,9 @@ public static class AuditorSample
         ["sequence", "time", "stream_id", "version", "type", "operation_id", "account_id", "resource_class", "region", "period", "hours", "user", "data"];
 
     private const int FeedPage = 500;
+
+    /// <summary>The event data as it is, without the HTML-safe escapes of the default encoder (+ as \u002B): a CSV is not a web page.</summary>
+    private static readonly JsonSerializerOptions CsvJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Reads the settings from <paramref name="args"/> and the environment, then runs the audit.</summary>
     public static Task RunAsync(string[] args, TextWriter output, CancellationToken cancellationToken) =>
@@ -137,7 +142,7 @@ public static class AuditorSample
                     ((long)e["sequence"]!).ToString(CultureInfo.InvariantCulture), (string?)e["time"], streamId, ((long)e["version"]!).ToString(CultureInfo.InvariantCulture),
                     (string?)e["type"], (string?)data["operationId"] ?? (string?)data["holdId"], (string?)data["accountId"],
                     (string?)bucket?["resourceClass"], (string?)bucket?["region"], (string?)bucket?["period"], (string?)data["hours"],
-                    (string?)e["metadata"]?["user"], data.ToJsonString(),
+                    (string?)e["metadata"]?["user"], data.ToJsonString(CsvJson),
                 ];
                 await csv.WriteLineAsync(string.Join(",", row.Select(Csv)).AsMemory(), cancellationToken);
             }
