@@ -108,7 +108,7 @@ internal readonly record struct SamplePeriod(int Year, int Month)
 }
 
 /// <summary>An answer of the ledger: status, parsed JSON body and whether it was an idempotent replay.</summary>
-internal sealed record Reply(HttpStatusCode Status, JsonNode? Body, bool Replayed)
+internal sealed record Reply(HttpStatusCode Status, JsonNode? Body, bool Replayed, string Text)
 {
     /// <summary>The stable problem code of an error answer (<c>insufficient_credits</c>, ...).</summary>
     public string? Code => (string?)Body?["code"];
@@ -116,7 +116,7 @@ internal sealed record Reply(HttpStatusCode Status, JsonNode? Body, bool Replaye
     public string Describe() =>
         Body?["code"] is not null
             ? $"{(int)Status} {Code}: {(string?)Body["detail"] ?? (string?)Body["title"]}{Errors()}"
-            : $"{(int)Status}: {Body?.ToJsonString() ?? "(no body)"}";
+            : $"{(int)Status}: {(Text.Length == 0 ? "(no body)" : Text.Length <= 300 ? Text : Text[..300] + "...")}";
 
     private string Errors() =>
         Body?["errors"] is JsonObject errors
@@ -160,12 +160,15 @@ internal sealed class LedgerApi : IDisposable
         {
             throw new SampleException($"cannot reach {_http.BaseAddress}: {e.Message}. Is the service running (deploy/local/run)?");
         }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new SampleException($"{method} {path}: no answer from {_http.BaseAddress} within {_http.Timeout.TotalSeconds} s");
+        }
 
         using (response)
         {
             var text = await response.Content.ReadAsStringAsync(cancellationToken);
-            var json = text.Length == 0 ? null : JsonNode.Parse(text);
-            var reply = new Reply(response.StatusCode, json, response.Headers.TryGetValues("Idempotent-Replayed", out var replayed) && replayed.Contains("true"));
+            var reply = new Reply(response.StatusCode, ParseOrNull(text), response.Headers.TryGetValues("Idempotent-Replayed", out var replayed) && replayed.Contains("true"), text);
             return reply.Status == HttpStatusCode.Unauthorized
                 ? throw new SampleException($"{method} {path} answered 401: the token was refused (expired, or minted with another key than the service's). " +
                     "Mint a new one with deploy/local/cli token in the checkout the service runs from.")
@@ -202,6 +205,19 @@ internal sealed class LedgerApi : IDisposable
     }
 
     public void Dispose() => _http.Dispose();
+
+    /// <summary>The body as JSON, or null when it is none (a proxy's HTML page, say: <see cref="Reply.Describe"/> shows its text).</summary>
+    private static JsonNode? ParseOrNull(string text)
+    {
+        try
+        {
+            return text.Length == 0 ? null : JsonNode.Parse(text);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 }
 
 /// <summary>Reads the claims of a ComputeBank token (without checking it: that is the service's job).</summary>

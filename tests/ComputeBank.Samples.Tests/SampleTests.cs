@@ -92,6 +92,16 @@ public sealed partial class SampleTests(ServiceFixture service)
     }
 
     [Fact]
+    public async Task Provider_WithNoServiceAtTheUrl_SaysItCannotReachIt()
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => ProviderSample.RunAsync(
+            new Uri("http://127.0.0.1:1"), service.Token(Roles.Provider, Provider), service.Token(Roles.Consumer, Sme), NewRun(), ThisMonth, TextWriter.Null, CancellationToken.None));
+
+        Assert.StartsWith("cannot reach http://127.0.0.1:1/: ", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith("Is the service running (deploy/local/run)?", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Auditor_WithAnSmeToken_IsForbiddenToReadTheProvidersAccount()
     {
         var run = NewRun();
