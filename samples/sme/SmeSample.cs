@@ -1,0 +1,164 @@
+using System.Net;
+using System.Text.Json.Nodes;
+
+namespace ComputeBank.Samples.Sme;
+
+/// <summary>
+/// What an SME's job scheduler does with ComputeBank: find the credits it bought, reserve them for a training job with
+/// a hold, capture what the job used, let an unused hold expire on its own, see the refusal when it asks for more than it
+/// has, and withdraw the rest.
+/// </summary>
+public static class SmeSample
+{
+    public const string Usage = """
+        usage: dotnet run --project samples/sme -- [--url URL] [--token JWT] [--run ID] [--expire-seconds N]
+          --url             the service (or $COMPUTEBANK_URL), e.g. http://127.0.0.1:5080
+          --token           the SME's token (or $COMPUTEBANK_TOKEN): deploy/local/cli token --role consumer --owner bright-ai
+          --run             the run of samples/provider that sold this SME its credits (or $COMPUTEBANK_RUN)
+          --expire-seconds  how soon the hold that is left to expire expires (default 3)
+        """;
+
+    /// <summary>How long the sample waits for the scheduler to expire a hold after its <c>expiresAt</c>.</summary>
+    public static readonly TimeSpan ExpiryPatience = TimeSpan.FromSeconds(30);
+
+    /// <summary>Reads the settings from <paramref name="args"/> and the environment, then runs the tour.</summary>
+    public static Task RunAsync(string[] args, TextWriter output, CancellationToken cancellationToken) =>
+        RunAsync(args, Environment.GetEnvironmentVariable, output, cancellationToken);
+
+    /// <summary>The same, with the environment variables read from <paramref name="environment"/>.</summary>
+    public static Task RunAsync(string[] args, Func<string, string?> environment, TextWriter output, CancellationToken cancellationToken)
+    {
+        var settings = SampleSettings.Parse(args, environment, ["url", "token", "run", "expire-seconds"]);
+        var run = settings.Required("run", "COMPUTEBANK_RUN", "the --run given to samples/provider, which sold this SME its credits");
+        var seconds = settings.Optional("expire-seconds", "COMPUTEBANK_EXPIRE_SECONDS") ?? "3";
+        if (!int.TryParse(seconds, System.Globalization.CultureInfo.InvariantCulture, out var expireSeconds) || expireSeconds is < 1 or > 60)
+        {
+            throw new SampleException($"--expire-seconds '{seconds}' must be a whole number of seconds from 1 to 60", usage: true);
+        }
+
+        return RunAsync(settings.Url(), settings.Token("token", "COMPUTEBANK_TOKEN", "consumer"), run, TimeSpan.FromSeconds(expireSeconds), output, cancellationToken);
+    }
+
+    /// <param name="baseAddress">The service, e.g. http://127.0.0.1:5080.</param>
+    /// <param name="token">A consumer token; its <c>owner</c> owns the SME account <c>{owner}-{run}</c>.</param>
+    /// <param name="run">The run of the provider sample that sold the credits.</param>
+    /// <param name="expireAfter">How soon the hold that is left alone expires.</param>
+    /// <param name="output">Where the walkthrough is written.</param>
+    /// <param name="cancellationToken">Cancels the calls and the wait.</param>
+    public static async Task RunAsync(Uri baseAddress, string token, string run, TimeSpan expireAfter, TextWriter output, CancellationToken cancellationToken)
+    {
+        using var sme = new LedgerApi(baseAddress, token);
+        var account = TourAccounts.Of(sme.Owner, run);
+        output.WriteLine($"SME '{sme.Owner}', run {run}: account {account}");
+
+        output.WriteLine();
+        output.WriteLine("1. Open the account: POST /api/v1/accounts");
+        var opened = await TourAccounts.OpenSmeAsync(sme, run, cancellationToken);
+        if (opened.Status != HttpStatusCode.Created)
+        {
+            throw new SampleException($"could not open {account}: {opened.Describe()}");
+        }
+
+        output.WriteLine($"   {(int)opened.Status} {account}: kind {(string?)opened.Body!["kind"]}{Show.Replayed(opened)}");
+
+        output.WriteLine();
+        output.WriteLine($"2. The credits bought: GET /api/v1/accounts/{account}/history");
+        var purchase = (await sme.HistoryAsync(account, cancellationToken))
+            .FirstOrDefault(e => (string?)e["type"] == "V1.CreditsTransferredIn" && e["data"]?["settlement"] is not null)
+            ?? throw new SampleException($"{account} has bought nothing yet: run samples/provider with --run {run} first (it sells this account 40 h)");
+        var data = purchase["data"]!;
+        var settlement = data["settlement"]!;
+        var bucket = data["bucket"]!;
+        var where = Show.Bucket(bucket);
+        output.WriteLine($"   {(string?)data["hours"]} h of {where} from {(string?)data["fromAccountId"]}, " +
+            $"paid {settlement["amount"]} {(string?)settlement["currency"]} by {(string?)settlement["rail"]}, reference {(string?)settlement["paymentReference"]}");
+        var available = await AvailableAsync(sme, account, where, cancellationToken);
+        output.WriteLine($"   available now: {available} h");
+        var location = new Location((string)bucket["resourceClass"]!, (string)bucket["region"]!, (string)bucket["period"]!);
+
+        output.WriteLine();
+        var training = $"{account}.train";
+        output.WriteLine($"3. Reserve 30 h for training job {training}, for at most an hour: POST /api/v1/holds");
+        var held = await PlaceHoldAsync(sme, training, account, location, "30", DateTimeOffset.UtcNow.AddHours(1), cancellationToken);
+        output.WriteLine($"   hold {(string?)held["hold"]!["status"]}: {Show.BalanceIn(held, account, where)}");
+
+        output.WriteLine();
+        output.WriteLine($"4. The job finished having used 22.5 h: POST /api/v1/holds/{training}/capture");
+        var captured = await sme.PostAsync($"/api/v1/holds/{training}/capture", new { hours = "22.5" }, cancellationToken);
+        var hold = captured["hold"]!;
+        output.WriteLine($"   hold {(string?)hold["status"]}: {(string?)hold["capturedHours"]} of {(string?)hold["hours"]} h withdrawn, the rest released");
+        output.WriteLine($"   {Show.BalanceIn(captured, account, where)}");
+
+        output.WriteLine();
+        var evaluation = $"{account}.eval";
+        var expiresAt = DateTimeOffset.UtcNow.Add(expireAfter);
+        output.WriteLine($"5. Reserve 5 h for evaluation job {evaluation}, expiring in {expireAfter.TotalSeconds} s, and never use it: POST /api/v1/holds");
+        var reserved = await PlaceHoldAsync(sme, evaluation, account, location, "5", expiresAt, cancellationToken);
+        output.WriteLine($"   hold {(string?)reserved["hold"]!["status"]}: {Show.BalanceIn(reserved, account, where)}");
+        output.WriteLine($"   waiting for the service's scheduler to expire it: GET /api/v1/holds/{evaluation} until it has ended");
+        var expired = await WaitUntilEndedAsync(sme, evaluation, expiresAt, cancellationToken);
+        output.WriteLine($"   hold {(string?)expired["status"]}, released by the scheduler at {(string?)expired["endedAt"]} (expiresAt {(string?)expired["expiresAt"]}); nobody asked");
+        output.WriteLine($"   available again: {await AvailableAsync(sme, account, where, cancellationToken)} h");
+
+        output.WriteLine();
+        output.WriteLine("6. Ask to withdraw 100 h, more than is left: POST /api/v1/withdrawals");
+        var refused = await sme.SendAsync(HttpMethod.Post, "/api/v1/withdrawals", Withdrawal($"{account}.too-much", account, location, "100", "inference batch"), cancellationToken);
+        output.WriteLine($"   {(int)refused.Status} {refused.Body?["code"]} (application/problem+json): {(string?)refused.Body?["detail"]}");
+        if (refused.Code != "insufficient_credits")
+        {
+            throw new SampleException($"expected 422 insufficient_credits, the ledger answered {refused.Describe()}");
+        }
+
+        output.WriteLine();
+        var rest = await AvailableAsync(sme, account, where, cancellationToken);
+        output.WriteLine($"7. Withdraw the remaining {rest} h for the inference batch: POST /api/v1/withdrawals");
+        var withdrawn = await sme.PostAsync("/api/v1/withdrawals", Withdrawal($"{account}.rest", account, location, rest, "inference batch"), cancellationToken);
+        output.WriteLine($"   {Show.BalanceIn(withdrawn, account, where)}");
+
+        output.WriteLine();
+        output.WriteLine($"8. Balances: GET /api/v1/accounts/{account}");
+        var final = await sme.GetAsync($"/api/v1/accounts/{account}", cancellationToken);
+        output.WriteLine($"   status {(string?)final["status"]}, version {(long?)final["version"]}");
+        Show.Balances(output, final["balances"]);
+    }
+
+    /// <summary>The bucket the credits were bought in; its members serialize as the body fields of the same names.</summary>
+    private sealed record Location(string ResourceClass, string Region, string Period);
+
+    private static Task<JsonNode> PlaceHoldAsync(LedgerApi sme, string holdId, string account, Location at, string hours, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
+        sme.PostAsync("/api/v1/holds", new { holdId, accountId = account, at.ResourceClass, at.Region, at.Period, hours, expiresAt = expiresAt.ToString("O") }, cancellationToken);
+
+    private static object Withdrawal(string withdrawalId, string account, Location at, string hours, string jobReference) =>
+        new { withdrawalId, accountId = account, at.ResourceClass, at.Region, at.Period, hours, jobReference };
+
+    private static async Task<string> AvailableAsync(LedgerApi sme, string account, string bucket, CancellationToken cancellationToken)
+    {
+        var state = await sme.GetAsync($"/api/v1/accounts/{account}", cancellationToken);
+        var balance = state["balances"]!.AsArray().FirstOrDefault(b => Show.Bucket(b) == bucket);
+        return (string?)balance?["available"] ?? "0.000";
+    }
+
+    /// <summary>
+    /// Polls the hold until the scheduler has released it (<c>endedAt</c> is set: the release event is written and the
+    /// reservation is back in <c>available</c>). The status alone says <c>expired</c> as soon as <c>expiresAt</c> has
+    /// passed, because from then on the hold can no longer be captured, which can be a moment before the release runs.
+    /// </summary>
+    private static async Task<JsonNode> WaitUntilEndedAsync(LedgerApi sme, string holdId, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var hold = await sme.GetAsync($"/api/v1/holds/{holdId}", cancellationToken);
+            if (hold["endedAt"] is not null)
+            {
+                return hold;
+            }
+
+            if (DateTimeOffset.UtcNow > expiresAt + ExpiryPatience)
+            {
+                throw new SampleException($"hold {holdId} was not released {ExpiryPatience.TotalSeconds} s after its expiry: is the service's scheduler running?");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+        }
+    }
+}
