@@ -90,7 +90,7 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
                         id,
                         reader.GetInt64(1),
                         reader.IsDBNull(2) ? null : reader.GetString(2),
-                        hasSnapshot ? store.Types.Deserialize(reader.GetString(4), reader.GetString(5), store.Json).Value : null,
+                        hasSnapshot ? store.Types.Deserialize(reader.GetString(4), reader.GetFieldValue<byte[]>(5), store.Json).Value : null,
                         fromKnown ? reader.GetInt64(15) : hasSnapshot ? reader.GetInt64(3) : 0,
                         events)
                     {

@@ -157,22 +157,33 @@ public sealed class EventStore : IAsyncDisposable
     /// Streams the global feed after <paramref name="afterSequence"/> up to the high-water mark in pages, for
     /// verification and rebuilds, without holding everything in memory.
     /// </summary>
+    /// <remarks>The next page is read while the caller consumes this one (one query in flight at most), so reading
+    /// overlaps with the caller's work instead of alternating with it.</remarks>
     public async IAsyncEnumerable<StoredEvent> StreamAllAsync(long afterSequence, [EnumeratorCancellation] CancellationToken ct)
     {
-        while (true)
+        const int PageSize = 2000;
+        var next = ReadAllAsync(afterSequence, PageSize, ct);
+        try
         {
-            var page = await ReadAllAsync(afterSequence, 1000, ct);
-            if (page.Count == 0)
+            while (true)
             {
-                yield break;
-            }
+                var page = await next;
+                if (page.Count == 0)
+                {
+                    yield break;
+                }
 
-            foreach (var e in page)
-            {
-                yield return e;
+                next = ReadAllAsync(page[^1].Sequence, PageSize, ct);
+                foreach (var e in page)
+                {
+                    yield return e;
+                }
             }
-
-            afterSequence = page[^1].Sequence;
+        }
+        finally
+        {
+            // A caller that stops early leaves a page in flight: observe it, so its failure is not unobserved.
+            _ = next.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }
     }
 
@@ -223,14 +234,14 @@ public sealed class EventStore : IAsyncDisposable
 
     internal StoredEvent ReadEvent(NpgsqlDataReader reader, int offset)
     {
-        var (name, data) = Types.Deserialize(reader.GetString(offset + 3), reader.GetString(offset + 4), Json);
+        var (name, data) = Types.Deserialize(reader.GetString(offset + 3), reader.GetFieldValue<byte[]>(offset + 4), Json);
         return new StoredEvent(
             reader.GetInt64(offset),
             reader.GetString(offset + 1),
             reader.GetInt64(offset + 2),
             name,
             data,
-            JsonSerializer.Deserialize<EventMetadata>(reader.GetString(offset + 5), MetadataJson) ?? EventMetadata.Empty,
+            JsonSerializer.Deserialize<EventMetadata>(reader.GetFieldValue<byte[]>(offset + 5), MetadataJson) ?? EventMetadata.Empty,
             reader.GetFieldValue<DateTimeOffset>(offset + 6),
             reader.GetString(offset + 7),
             reader.IsDBNull(offset + 8) ? null : reader.GetString(offset + 8));

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Threading.Channels;
 using ComputeBank.Api.Ledger;
 using ComputeBank.Api.Projections;
 using ComputeBank.Domain;
@@ -72,26 +71,9 @@ public sealed class ReadModelRebuilder(EventStore.EventStore store, LedgerCatalo
         var fold = new PoolFold(catalogue.SystemAccounts);
         long events = 0, last = 0;
         progress?.Report(new RebuildProgress(label, 0, 0, target));
-        // Reading and deserialising pages (the feed) overlaps with folding them: a bounded channel between the two
-        // keeps memory flat whatever the number of events.
-        var feed = Channel.CreateBounded<StoredEvent>(new BoundedChannelOptions(20_000) { SingleReader = true, SingleWriter = true });
-        var reading = Task.Run(async () =>
-        {
-            try
-            {
-                await foreach (var e in store.StreamAllAsync(0, ct))
-                {
-                    await feed.Writer.WriteAsync(e, ct);
-                }
-
-                feed.Writer.Complete();
-            }
-            catch (Exception ex)
-            {
-                feed.Writer.Complete(ex);
-            }
-        }, ct);
-        await foreach (var e in feed.Reader.ReadAllAsync(ct))
+        // The feed reads its next page while this loop folds the current one (StreamAllAsync), so reading overlaps with
+        // folding, and memory stays flat whatever the number of events.
+        await foreach (var e in store.StreamAllAsync(0, ct))
         {
             events++;
             last = e.Sequence;
@@ -112,7 +94,6 @@ public sealed class ReadModelRebuilder(EventStore.EventStore store, LedgerCatalo
             }
         }
 
-        await reading;
         progress?.Report(new RebuildProgress(label, events, last, target));
         var (written, skipped) = streamsNeeded ? await WriteStreamsAsync(states, names, ct) : (0, 0);
         if (pools)

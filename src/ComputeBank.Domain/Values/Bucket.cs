@@ -68,9 +68,9 @@ public sealed class BucketJsonConverter : JsonConverter<Bucket>
             reader.Read();
             switch (name)
             {
-                case "resourceClass": resourceClass = JsonSerializer.Deserialize<ResourceClass>(ref reader, options); break;
-                case "region": region = JsonSerializer.Deserialize<Region>(ref reader, options); break;
-                case "period": period = JsonSerializer.Deserialize<Period>(ref reader, options); break;
+                case "resourceClass": resourceClass = Value<ResourceClass>(ref reader); break;
+                case "region": region = Value<Region>(ref reader); break;
+                case "period": period = Value<Period>(ref reader); break;
                 default: reader.Skip(); break;
             }
         }
@@ -79,6 +79,15 @@ public sealed class BucketJsonConverter : JsonConverter<Bucket>
             ? new Bucket(resourceClass, region, period)
             : throw new JsonException("a bucket needs resourceClass, region and period");
     }
+
+    // What StringValueJsonConverter does (same errors; JSON null stays null), without a serializer call per field:
+    // buckets are read in every event and state.
+    private static T? Value<T>(ref Utf8JsonReader reader) where T : class, IStringValue<T> => reader.TokenType switch
+    {
+        JsonTokenType.Null => null,
+        JsonTokenType.String => T.TryParse(reader.GetString(), out var value, out var error) ? value : throw new JsonException($"{typeof(T).Name} {error}"),
+        _ => throw new JsonException($"{typeof(T).Name} must be a string"),
+    };
 
     public override void Write(Utf8JsonWriter writer, Bucket value, JsonSerializerOptions options)
     {
