@@ -364,7 +364,7 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
         }
 
         return Command(
-            store.Statements.Append,
+            _streams.Count == 1 ? store.Statements.AppendOne : store.Statements.Append,
             new NpgsqlParameter<string[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, TypedValue = ids },
             new NpgsqlParameter<string?[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, TypedValue = aggregateTypes },
             new NpgsqlParameter<long[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, TypedValue = expected },

@@ -10,6 +10,9 @@ internal sealed class Sql(string schema)
 
     public string Append { get; } = $"SELECT versions, sequences, appended_at FROM {schema}.append_events($1, $2, $3, $4, $5, $6, $7)";
 
+    // The same contract for exactly one stream, with scalar statements (see 0002_append_stream.sql).
+    public string AppendOne { get; } = $"SELECT versions, sequences, appended_at FROM {schema}.append_stream($1, $2, $3, $4, $5, $6, $7)";
+
     public string StoreSnapshot { get; } =
         $"""
         INSERT INTO {schema}.snapshots AS t (stream_id, version, type, data)

@@ -48,6 +48,27 @@ public abstract partial class EventStoreConformance
     }
 
     [Fact]
+    public async Task GivenSixteenWritersAppendingAnyVersion_WhenTheStreamDoesNotExistYet_ThenAllSucceedInOneUnbrokenChain()
+    {
+        var id = NewStreamId("any");
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var writers = Enumerable.Range(0, Writers).Select(w => Task.Run(async () =>
+        {
+            await start.Task;
+            await using var session = Store.OpenSession();
+            session.Append(id, ExpectedVersion.Any, [new Deposited(w), new Deposited(w + 100)], "Account");
+            return (await session.SaveChangesAsync(Ct)).StreamVersions[id];
+        })).ToArray();
+        start.SetResult();
+        var versions = await Task.WhenAll(writers);
+
+        Assert.Equal(Enumerable.Range(1, Writers).Select(v => (long)v * 2), versions.Order());
+        var events = await Store.ReadStreamAsync(id, 1, Ct);
+        Assert.Equal(Enumerable.Range(1, Writers * 2).Select(v => (long)v), events.Select(e => e.Version));
+        Assert.Empty(await Store.VerifyHashChainsAsync(Ct, id));
+    }
+
+    [Fact]
     public async Task GivenExclusiveLock_WhenSixteenWritersFetchAndAppend_ThenTheyQueueUpWithoutConflicts()
     {
         var id = NewStreamId("exclusive");

@@ -12,10 +12,13 @@ public abstract partial class EventStoreConformance
 
         await Task.WhenAll(a.MigrateAsync(Ct), b.MigrateAsync(Ct), a.MigrateAsync(Ct));
 
-        Assert.Equal(1, await ScalarAsync("SELECT count(*) FROM {schema}_twin.schema_versions"));
-        var appliedAt = await Database.ScalarAsync<string>($"SELECT applied_at::text FROM {Schema}_twin.schema_versions", Ct);
+        // One row per script (0001, 0002, ...), each applied once.
+        Assert.Equal(2, await ScalarAsync("SELECT count(*) FROM {schema}_twin.schema_versions"));
+        Assert.Equal(2, await ScalarAsync("SELECT count(DISTINCT version) FROM {schema}_twin.schema_versions"));
+        const string Applied = "SELECT string_agg(version || '@' || applied_at::text, ',' ORDER BY version) FROM {0}_twin.schema_versions";
+        var appliedAt = await Database.ScalarAsync<string>(string.Format(System.Globalization.CultureInfo.InvariantCulture, Applied, Schema), Ct);
         await b.MigrateAsync(Ct);
-        Assert.Equal(appliedAt, await Database.ScalarAsync<string>($"SELECT applied_at::text FROM {Schema}_twin.schema_versions", Ct));
+        Assert.Equal(appliedAt, await Database.ScalarAsync<string>(string.Format(System.Globalization.CultureInfo.InvariantCulture, Applied, Schema), Ct));
 
         await using var session = a.OpenSession();
         session.StartStream("twin-1", "Account", [new Deposited(1)]);
