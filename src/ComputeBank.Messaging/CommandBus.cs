@@ -195,11 +195,27 @@ public sealed partial class CommandBus : IAsyncDisposable
     {
         ConcurrencyException or StreamLockTimeoutException => true,
         // 40001 serialization failure, 40P01 deadlock, 23505 unique violation (a stream or an operation id created by
-        // another node at the same moment), 55P03 lock not available, 57P01 admin shutdown.
-        PostgresException pg => pg.SqlState is "40001" or "40P01" or "23505" or "55P03" or "57P01" || pg.IsTransient,
-        NpgsqlException npgsql => npgsql.IsTransient,
+        // another node at the same moment), 55P03 lock not available, 57P01 admin shutdown, 57P02 crash shutdown,
+        // 57P03 cannot connect now (starting up, or still in recovery during a promotion), 25006 read-only
+        // transaction (a pooled connection to a server that is no longer the primary).
+        PostgresException pg => pg.SqlState is "40001" or "40P01" or "23505" or "55P03" or "57P01" or "57P02" or "57P03" or "25006" || pg.IsTransient,
+        NpgsqlException npgsql => npgsql.IsTransient || IsFailover(npgsql),
         TimeoutException => true,
         _ => ex.InnerException is not null && IsTransient(ex.InnerException),
+    };
+
+    /// <summary>
+    /// What a multi-host connection string (<c>Host=a:p1,b:p2;Target Session Attributes=primary</c>) reports while the
+    /// primary fails over: every host refused ("Unable to connect to a suitable host", the hosts' errors aggregated),
+    /// or none is a primary yet ("No suitable host was found": the old one is down, the standby not promoted, or
+    /// Npgsql still remembers it as a standby until <c>Host Recheck Seconds</c> pass). Npgsql marks neither as
+    /// transient and gives no error code, so the second is recognised by its message.
+    /// </summary>
+    private static bool IsFailover(NpgsqlException ex) => ex switch
+    {
+        { InnerException: AggregateException hosts } => hosts.InnerExceptions.Count > 0 && hosts.InnerExceptions.All(IsTransient),
+        { InnerException: null } and not PostgresException => ex.Message.StartsWith("No suitable host", StringComparison.Ordinal),
+        _ => false,
     };
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Group commit of {Commands} commands conflicted (attempt {Attempt}, {Error}: {Reason}); retrying")]

@@ -24,6 +24,7 @@ public static class ComputeBankHost
                 $"or set the environment variable ConnectionStrings__{ConnectionStringName}.");
         }
 
+        ReadReplica.ValidatePrimary(connectionString);
         var services = builder.Services;
         var schema = builder.Configuration["ComputeBank:Schema"] ?? "cb";
         var catalogue = (builder.Configuration.GetSection(LedgerSettings.Section).Get<LedgerSettings>() ?? new LedgerSettings()).ToCatalogue();
@@ -38,6 +39,10 @@ public static class ComputeBankHost
             sp.GetRequiredService<ILoggerFactory>(),
             [.. sp.GetServices<IInlineProjection>()]));
         services.AddSingleton(sp => sp.GetRequiredService<EventStore.EventStore>().DataSource);
+        services.AddSingleton(sp => ReadReplica.Create(
+            builder.Configuration.GetConnectionString(ReadReplica.ConnectionStringName),
+            sp.GetRequiredService<EventStore.EventStore>(),
+            sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IStateProjection>(new AccountBucketsProjection(schema));
         services.AddSingleton(sp => new CommandBus(
             sp.GetRequiredService<EventStore.EventStore>(),
