@@ -190,8 +190,9 @@ public sealed partial class CommandBus : IAsyncDisposable
         return TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * ceiling);
     }
 
-    /// <summary>Conflicts between writers and lost connections: the batch is retried from a fresh load.</summary>
-    internal static bool IsTransient(Exception ex) => ex switch
+    /// <summary>Conflicts between writers, lost connections and a database failing over: worth retrying (the bus retries
+    /// the batch from a fresh load; the HTTP host answers 503 to a query that meets one).</summary>
+    public static bool IsTransient(Exception ex) => ex switch
     {
         ConcurrencyException or StreamLockTimeoutException => true,
         // 40001 serialization failure, 40P01 deadlock, 23505 unique violation (a stream or an operation id created by
