@@ -27,7 +27,7 @@ ha_running() { [[ -s "$(ha_data "$1")/PG_VERSION" ]] && ha_pg pg_ctl -D "$(ha_da
 # psql as the ledger's owner against one instance; -X so no ~/.psqlrc interferes.
 ha_psql() {
   local name="$1"; shift
-  PGPASSWORD="$CB_PG_PASSWORD" "$(cb_pg_bin)/psql" -X -h 127.0.0.1 -p "$(ha_port "$name")" -U "$CB_PG_USER" -d postgres \
+  PGPASSWORD="$CB_PG_PASSWORD" PGOPTIONS="-c client_min_messages=warning" "$(cb_pg_bin)/psql" -X -h 127.0.0.1 -p "$(ha_port "$name")" -U "$CB_PG_USER" -d postgres \
     -v ON_ERROR_STOP=1 -qAt "$@"
 }
 
