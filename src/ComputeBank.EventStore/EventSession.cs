@@ -170,12 +170,18 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
         {
             // Without an explicit transaction yet, the batch runs in PostgreSQL's implicit transaction (one Sync at the
             // end): all of it commits or none of it, and the commit costs no extra round-trip.
-            var result = await SendPendingAsync(ct);
-            if (_transaction is not null)
+            if (_transaction is null)
             {
-                await _transaction.CommitAsync(ct);
+                _connection ??= await store.DataSource.OpenConnectionAsync(ct);
+                return await ConfirmedAsync(_connection, () => SendPendingAsync(ct));
             }
 
+            var result = await SendPendingAsync(ct);
+            await ConfirmedAsync(_transaction.Connection!, async () =>
+            {
+                await _transaction.CommitAsync(ct);
+                return result;
+            });
             return result;
         }
         finally
@@ -205,14 +211,43 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
         try
         {
             await SendPendingAsync(ct);
-            if (_transaction is not null)
+            if (_transaction is { } transaction)
             {
-                await _transaction.CommitAsync(ct);
+                await ConfirmedAsync(transaction.Connection!, async () =>
+                {
+                    await transaction.CommitAsync(ct);
+                    return true;
+                });
             }
         }
         finally
         {
             await FinishAsync();
+        }
+    }
+
+    /// <summary>Runs a commit and throws <see cref="ReplicationUnconfirmedException"/> if PostgreSQL reported that it
+    /// stopped waiting for the synchronous standby (its WARNING notice carries SQLSTATE 01000; the text is translated).</summary>
+    private static async Task<T> ConfirmedAsync<T>(NpgsqlConnection connection, Func<Task<T>> commit)
+    {
+        PostgresNotice? unconfirmed = null;
+        void OnNotice(object? sender, NpgsqlNoticeEventArgs e)
+        {
+            if (e.Notice is { InvariantSeverity: "WARNING", SqlState: "01000" })
+            {
+                unconfirmed ??= e.Notice;
+            }
+        }
+
+        connection.Notice += OnNotice;
+        try
+        {
+            var result = await commit();
+            return unconfirmed is null ? result : throw new ReplicationUnconfirmedException(unconfirmed.MessageText);
+        }
+        finally
+        {
+            connection.Notice -= OnNotice;
         }
     }
 

@@ -142,6 +142,15 @@ public sealed partial class CommandBus : IAsyncDisposable
 
                 return;
             }
+            catch (ReplicationUnconfirmedException ex)
+            {
+                // Committed on the primary alone: neither retried here (a retry would replay the stored answer) nor
+                // acknowledged. A retry by the client replays it only through a commit the standby confirms.
+                LogUnconfirmed(_logger, batch.Sum(u => u.Commands.Count), ex.Message);
+                Fail(batch, CommandReply.Problem(503, "service_unavailable", "Try again",
+                    "The command reached the primary, but its synchronous standby did not confirm it in time, so it is not acknowledged; retry with the same operation id."));
+                return;
+            }
             catch (Exception ex) when (IsTransient(ex) && attempt < _options.MaxAttempts)
             {
                 LogRetry(_logger, batch.Sum(u => u.Commands.Count), attempt, ex.GetType().Name, ex.Message);
@@ -230,4 +239,7 @@ public sealed partial class CommandBus : IAsyncDisposable
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "Command failed with an internal error")]
     private static partial void LogFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Group commit of {Commands} commands was not confirmed by the synchronous standby; answering 503 ({Reason})")]
+    private static partial void LogUnconfirmed(ILogger logger, int commands, string reason);
 }

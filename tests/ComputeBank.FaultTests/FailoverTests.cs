@@ -263,6 +263,43 @@ public sealed class FailoverTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// The standby is away longer than the write connection's command timeout: Npgsql cancels the COMMIT's wait for
+    /// it, PostgreSQL keeps the commit on the primary alone and says so only with a WARNING. The service must answer
+    /// 503 rather than acknowledge, also to a retry with the same operation id, until the standby has it.
+    /// </summary>
+    [Fact]
+    public async Task StandbyAwayLongerThanTheCommandTimeout_TheCommandIsNotAcknowledged_UntilTheStandbyHasIt()
+    {
+        var reportDirectory = ReportDirectory();
+        await using var cluster = await ReplicatedCluster.StartAsync();
+        await using var node = new ServiceNode(0, cluster.ServiceConnectionString() + ";Command Timeout=2", reportDirectory);
+        await node.StartAsync(CancellationToken.None);
+        await new BankWorkload([node], accounts: 2, seed: 1).SetUpAsync(CancellationToken.None);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var transfer = new
+        {
+            transferId = "unconfirmed-1", fromAccountId = BankWorkload.Account(0), toAccountId = BankWorkload.Account(1),
+            resourceClass = "gpu.h100", region = "beijing", period = BankWorkload.Period, hours = "1.5",
+        };
+
+        await cluster.StopStandbyAsync();
+        foreach (var attempt in new[] { "first", "retry" })
+        {
+            using var answer = await http.PostAsJsonAsync(new Uri(node.BaseAddress, "/api/v1/transfers"), transfer);
+            var body = await answer.Content.ReadFromJsonAsync<JsonObject>();
+            Assert.True(answer.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable, $"{attempt} attempt with the standby away: {(int)answer.StatusCode} {body}");
+            Assert.Equal("service_unavailable", (string?)body?["code"]);
+        }
+
+        await cluster.StartStandbyAsync();
+        await cluster.SetSynchronousAsync(true);
+        using var confirmed = await http.PostAsJsonAsync(new Uri(node.BaseAddress, "/api/v1/transfers"), transfer);
+        Assert.True(confirmed.IsSuccessStatusCode, $"with the standby back: {(int)confirmed.StatusCode} {await confirmed.Content.ReadAsStringAsync()}");
+        var missing = await MissingOnAsync(cluster.InstanceConnectionString(cluster.StandbyPort), ["unconfirmed-1"]);
+        Assert.Empty(missing);
+    }
+
     /// <summary>Acknowledged transfers per second of one short run.</summary>
     private static async Task<double> MeasureAsync(IReadOnlyList<ServiceNode> nodes, int seed, List<BankWorkload> workloads)
     {
