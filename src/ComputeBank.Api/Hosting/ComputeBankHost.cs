@@ -25,6 +25,7 @@ public static class ComputeBankHost
         }
 
         ReadReplica.ValidatePrimary(connectionString);
+        ReadReplica.ValidateReadOnly(builder.Configuration.GetConnectionString(ReadReplica.ConnectionStringName));
         var services = builder.Services;
         var schema = builder.Configuration["ComputeBank:Schema"] ?? "cb";
         var catalogue = (builder.Configuration.GetSection(LedgerSettings.Section).Get<LedgerSettings>() ?? new LedgerSettings()).ToCatalogue();

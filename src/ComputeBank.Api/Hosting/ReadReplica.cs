@@ -79,6 +79,23 @@ public sealed class ReadReplica : IAsyncDisposable
         }
     }
 
+    /// <summary>Refuses at start-up what Npgsql would refuse at the first query: Target Session Attributes with a single host.</summary>
+    public static void ValidateReadOnly(string? readOnlyConnectionString)
+    {
+        if (string.IsNullOrWhiteSpace(readOnlyConnectionString))
+        {
+            return;
+        }
+
+        var settings = new NpgsqlConnectionStringBuilder(readOnlyConnectionString);
+        if (settings.TargetSessionAttributes is { } target && settings.Host?.Contains(',', StringComparison.Ordinal) != true)
+        {
+            throw new InvalidOperationException(
+                $"ConnectionStrings:{ConnectionStringName} sets Target Session Attributes={target} with a single host; list the primary and " +
+                "its standbys (Host=a:5432,b:5432) or leave Target Session Attributes out.");
+        }
+    }
+
     /// <inheritdoc />
     public ValueTask DisposeAsync() => _owned ? Store.DisposeAsync() : ValueTask.CompletedTask;
 }

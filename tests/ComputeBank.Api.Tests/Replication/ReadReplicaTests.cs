@@ -71,6 +71,17 @@ public sealed class ReadReplicaTests : IAsyncLifetime
         ReadReplica.ValidatePrimary("Host=a;Port=5432");
     }
 
+    [Fact]
+    public void AReadOnlyConnectionWithTargetSessionAttributesButOneHost_IsRefusedAtStartUp()
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => ReadReplica.ValidateReadOnly("Host=a;Port=5432;Target Session Attributes=prefer-standby"));
+        Assert.Contains(ReadReplica.ConnectionStringName, error.Message, StringComparison.Ordinal);
+
+        ReadReplica.ValidateReadOnly(null);
+        ReadReplica.ValidateReadOnly("Host=standby;Port=5432");
+        ReadReplica.ValidateReadOnly("Host=a:5432,b:5432;Target Session Attributes=prefer-standby");
+    }
+
     private static string[] StaleTolerant(string account) =>
     [
         $"/api/v1/accounts/{account}/balances",
