@@ -113,3 +113,6 @@ ha_connection_string() {
 ha_node_pids() { ls "$(ha_root)"/node*.pid 2>/dev/null || true; }
 
 ha_port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# The timeline an instance's data folder is on (each promotion starts a new one).
+ha_timeline() { ha_pg pg_controldata -D "$(ha_data "$1")" | sed -nE "s/^Latest checkpoint's TimeLineID: +([0-9]+)$/\1/p"; }
