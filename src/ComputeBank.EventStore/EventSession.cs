@@ -173,11 +173,11 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
             if (_transaction is null)
             {
                 _connection ??= await store.DataSource.OpenConnectionAsync(ct);
-                return await ConfirmedAsync(_connection, () => SendPendingAsync(ct));
+                return await SynchronousReplication.ConfirmedAsync(_connection, () => SendPendingAsync(ct));
             }
 
             var result = await SendPendingAsync(ct);
-            await ConfirmedAsync(_transaction.Connection!, async () =>
+            await SynchronousReplication.ConfirmedAsync(_transaction.Connection!, async () =>
             {
                 await _transaction.CommitAsync(ct);
                 return result;
@@ -213,7 +213,7 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
             await SendPendingAsync(ct);
             if (_transaction is { } transaction)
             {
-                await ConfirmedAsync(transaction.Connection!, async () =>
+                await SynchronousReplication.ConfirmedAsync(transaction.Connection!, async () =>
                 {
                     await transaction.CommitAsync(ct);
                     return true;
@@ -223,31 +223,6 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
         finally
         {
             await FinishAsync();
-        }
-    }
-
-    /// <summary>Runs a commit and throws <see cref="ReplicationUnconfirmedException"/> if PostgreSQL reported that it
-    /// stopped waiting for the synchronous standby (its WARNING notice carries SQLSTATE 01000; the text is translated).</summary>
-    private static async Task<T> ConfirmedAsync<T>(NpgsqlConnection connection, Func<Task<T>> commit)
-    {
-        PostgresNotice? unconfirmed = null;
-        void OnNotice(object? sender, NpgsqlNoticeEventArgs e)
-        {
-            if (e.Notice is { InvariantSeverity: "WARNING", SqlState: "01000" })
-            {
-                unconfirmed ??= e.Notice;
-            }
-        }
-
-        connection.Notice += OnNotice;
-        try
-        {
-            var result = await commit();
-            return unconfirmed is null ? result : throw new ReplicationUnconfirmedException(unconfirmed.MessageText);
-        }
-        finally
-        {
-            connection.Notice -= OnNotice;
         }
     }
 

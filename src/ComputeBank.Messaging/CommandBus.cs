@@ -203,7 +203,8 @@ public sealed partial class CommandBus : IAsyncDisposable
     /// the batch from a fresh load; the HTTP host answers 503 to a query that meets one).</summary>
     public static bool IsTransient(Exception ex) => ex switch
     {
-        ConcurrencyException or StreamLockTimeoutException => true,
+        // ReplicationUnconfirmedException: worth a retry by the client (the bus itself answers it with 503 first).
+        ConcurrencyException or StreamLockTimeoutException or ReplicationUnconfirmedException => true,
         // 40001 serialization failure, 40P01 deadlock, 23505 unique violation (a stream or an operation id created by
         // another node at the same moment), 55P03 lock not available, 57P01 admin shutdown, 57P02 crash shutdown,
         // 57P03 cannot connect now (starting up, or still in recovery during a promotion), 25006 read-only

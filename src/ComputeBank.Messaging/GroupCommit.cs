@@ -103,12 +103,9 @@ internal sealed class GroupCommit(
         }
         else if (eventCount == 0 && outcomes.Any(u => u.Any(o => o is Replayed)))
         {
-            // Only stored answers: a COMMIT that wrote no WAL does not wait for the synchronous standby, and the first
-            // attempt may have been committed on the primary alone (ReplicationUnconfirmedException). A transactional
-            // WAL record (a logical message: no table, ignored without logical decoding; a transaction id alone is not
-            // enough) makes the COMMIT wait until the standby has flushed it, and so everything before it in the
-            // WAL, the answer being replayed included.
-            session.Enqueue(new Npgsql.NpgsqlBatchCommand("SELECT pg_logical_emit_message(true, 'computebank', 'replay')"));
+            // Only stored answers, and the first attempt may have been committed on the primary alone
+            // (ReplicationUnconfirmedException): replay them only through a COMMIT that waits for the standby.
+            session.Enqueue(new Npgsql.NpgsqlBatchCommand(SynchronousReplication.WaitForStandbyStatement));
         }
 
         await session.CommitAsync(cancellationToken);

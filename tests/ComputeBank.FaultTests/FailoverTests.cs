@@ -273,7 +273,12 @@ public sealed class FailoverTests(ITestOutputHelper output)
     {
         var reportDirectory = ReportDirectory();
         await using var cluster = await ReplicatedCluster.StartAsync();
-        await using var node = new ServiceNode(0, cluster.ServiceConnectionString() + ";Command Timeout=2", reportDirectory);
+        // No queue worker: a queued command stays a row, whose presence on the standby is what its 202 promises (a
+        // worker would also run into the away standby and dead-letter the command after its attempts).
+        await using var node = new ServiceNode(0, cluster.ServiceConnectionString() + ";Command Timeout=2", reportDirectory)
+        {
+            Environment = { ["ComputeBank__Durable__WorkerEnabled"] = "false" },
+        };
         await node.StartAsync(CancellationToken.None);
         await new BankWorkload([node], accounts: 2, seed: 1).SetUpAsync(CancellationToken.None);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
@@ -283,21 +288,39 @@ public sealed class FailoverTests(ITestOutputHelper output)
             resourceClass = "gpu.h100", region = "beijing", period = BankWorkload.Period, hours = "1.5",
         };
 
-        await cluster.StopStandbyAsync();
-        foreach (var attempt in new[] { "first", "retry" })
+        // A 202 of the durable queue is an acknowledgement as well.
+        var queued = new
         {
-            using var answer = await http.PostAsJsonAsync(new Uri(node.BaseAddress, "/api/v1/transfers"), transfer);
-            var body = await answer.Content.ReadFromJsonAsync<JsonObject>();
-            Assert.True(answer.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable, $"{attempt} attempt with the standby away: {(int)answer.StatusCode} {body}");
-            Assert.Equal("service_unavailable", (string?)body?["code"]);
+            type = "transfer",
+            body = transfer with { transferId = "unconfirmed-queued" },
+        };
+
+        await cluster.StopStandbyAsync();
+        foreach (var (path, request) in new[] { ("/api/v1/transfers", (object)transfer), ("/api/v1/commands", queued) })
+        {
+            foreach (var attempt in new[] { "first", "retry" })
+            {
+                using var answer = await http.PostAsJsonAsync(new Uri(node.BaseAddress, path), request);
+                var body = await answer.Content.ReadFromJsonAsync<JsonObject>();
+                Assert.True(answer.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable, $"{path}, {attempt} attempt with the standby away: {(int)answer.StatusCode} {body}");
+                Assert.Equal("service_unavailable", (string?)body?["code"]);
+            }
         }
 
         await cluster.StartStandbyAsync();
         await cluster.SetSynchronousAsync(true);
-        using var confirmed = await http.PostAsJsonAsync(new Uri(node.BaseAddress, "/api/v1/transfers"), transfer);
-        Assert.True(confirmed.IsSuccessStatusCode, $"with the standby back: {(int)confirmed.StatusCode} {await confirmed.Content.ReadAsStringAsync()}");
-        var missing = await MissingOnAsync(cluster.InstanceConnectionString(cluster.StandbyPort), ["unconfirmed-1"]);
-        Assert.Empty(missing);
+        using (var confirmed = await http.PostAsJsonAsync(new Uri(node.BaseAddress, "/api/v1/transfers"), transfer))
+        {
+            Assert.True(confirmed.IsSuccessStatusCode, $"with the standby back: {(int)confirmed.StatusCode} {await confirmed.Content.ReadAsStringAsync()}");
+        }
+
+        using (var accepted = await http.PostAsJsonAsync(new Uri(node.BaseAddress, "/api/v1/commands"), queued))
+        {
+            Assert.True(accepted.StatusCode == System.Net.HttpStatusCode.Accepted, $"queued with the standby back: {(int)accepted.StatusCode} {await accepted.Content.ReadAsStringAsync()}");
+        }
+
+        Assert.Empty(await MissingOnAsync(cluster.InstanceConnectionString(cluster.StandbyPort), ["unconfirmed-1"]));
+        Assert.Equal("1", await cluster.ScalarAsync(cluster.StandbyPort, "SELECT count(*) FROM cb.command_queue WHERE operation_id = 'unconfirmed-queued'", "ledger"));
     }
 
     /// <summary>Acknowledged transfers per second of one short run.</summary>
