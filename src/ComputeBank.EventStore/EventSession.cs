@@ -183,12 +183,18 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
         {
             // Without an explicit transaction yet, the batch runs in PostgreSQL's implicit transaction (one Sync at the
             // end): all of it commits or none of it, and the commit costs no extra round-trip.
-            var result = await SendPendingAsync(ct);
-            if (_transaction is not null)
+            if (_transaction is null)
             {
-                await _transaction.CommitAsync(ct);
+                _connection ??= await store.DataSource.OpenConnectionAsync(ct);
+                return await SynchronousReplication.ConfirmedAsync(_connection, () => SendPendingAsync(ct));
             }
 
+            var result = await SendPendingAsync(ct);
+            await SynchronousReplication.ConfirmedAsync(_transaction.Connection!, async () =>
+            {
+                await _transaction.CommitAsync(ct);
+                return result;
+            });
             return result;
         }
         finally
@@ -218,9 +224,13 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
         try
         {
             await SendPendingAsync(ct);
-            if (_transaction is not null)
+            if (_transaction is { } transaction)
             {
-                await _transaction.CommitAsync(ct);
+                await SynchronousReplication.ConfirmedAsync(transaction.Connection!, async () =>
+                {
+                    await transaction.CommitAsync(ct);
+                    return true;
+                });
             }
         }
         finally

@@ -33,3 +33,14 @@ public sealed class StreamLockTimeoutException(IReadOnlyCollection<string> strea
     /// <summary>The streams the session was locking or appending to.</summary>
     public IReadOnlyCollection<string> StreamIds { get; } = streamIds;
 }
+
+/// <summary>
+/// The COMMIT returned, but its wait for the synchronous standby was cancelled (a client-side command timeout sends a
+/// cancel request while the standby is away): PostgreSQL keeps such a commit on the primary alone and reports it with
+/// a WARNING notice (SQLSTATE 01000, "canceling wait for synchronous replication"), not an error. The transaction is
+/// committed locally and may or may not survive a failover, so whatever it did must not be acknowledged yet.
+/// </summary>
+public sealed class ReplicationUnconfirmedException(string notice)
+    : Exception($"The transaction committed on the primary, but its synchronous standby did not confirm it: {notice}")
+{
+}

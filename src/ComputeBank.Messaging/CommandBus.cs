@@ -144,6 +144,15 @@ public sealed partial class CommandBus : IAsyncDisposable
 
                 return;
             }
+            catch (ReplicationUnconfirmedException ex)
+            {
+                // Committed on the primary alone: neither retried here (a retry would replay the stored answer) nor
+                // acknowledged. A retry by the client replays it only through a commit the standby confirms.
+                LogUnconfirmed(_logger, batch.Sum(u => u.Commands.Count), ex.Message);
+                Fail(batch, CommandReply.Problem(503, "service_unavailable", "Try again",
+                    "The command reached the primary, but its synchronous standby did not confirm it in time, so it is not acknowledged; retry with the same operation id."));
+                return;
+            }
             catch (Exception ex) when (IsTransient(ex) && attempt < _options.MaxAttempts)
             {
                 if (ex is not (ConcurrencyException or StreamLockTimeoutException))
@@ -198,16 +207,34 @@ public sealed partial class CommandBus : IAsyncDisposable
         return TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * ceiling);
     }
 
-    /// <summary>Conflicts between writers and lost connections: the batch is retried from a fresh load.</summary>
-    internal static bool IsTransient(Exception ex) => ex switch
+    /// <summary>Conflicts between writers, lost connections and a database failing over: worth retrying (the bus retries
+    /// the batch from a fresh load; the HTTP host answers 503 to a query that meets one).</summary>
+    public static bool IsTransient(Exception ex) => ex switch
     {
-        ConcurrencyException or StreamLockTimeoutException => true,
+        // ReplicationUnconfirmedException: worth a retry by the client (the bus itself answers it with 503 first).
+        ConcurrencyException or StreamLockTimeoutException or ReplicationUnconfirmedException => true,
         // 40001 serialization failure, 40P01 deadlock, 23505 unique violation (a stream or an operation id created by
-        // another node at the same moment), 55P03 lock not available, 57P01 admin shutdown.
-        PostgresException pg => pg.SqlState is "40001" or "40P01" or "23505" or "55P03" or "57P01" || pg.IsTransient,
-        NpgsqlException npgsql => npgsql.IsTransient,
+        // another node at the same moment), 55P03 lock not available, 57P01 admin shutdown, 57P02 crash shutdown,
+        // 57P03 cannot connect now (starting up, or still in recovery during a promotion), 25006 read-only
+        // transaction (a pooled connection to a server that is no longer the primary).
+        PostgresException pg => pg.SqlState is "40001" or "40P01" or "23505" or "55P03" or "57P01" or "57P02" or "57P03" or "25006" || pg.IsTransient,
+        NpgsqlException npgsql => npgsql.IsTransient || IsFailover(npgsql),
         TimeoutException => true,
         _ => ex.InnerException is not null && IsTransient(ex.InnerException),
+    };
+
+    /// <summary>
+    /// What a multi-host connection string (<c>Host=a:p1,b:p2;Target Session Attributes=primary</c>) reports while the
+    /// primary fails over: every host refused ("Unable to connect to a suitable host", the hosts' errors aggregated),
+    /// or none is a primary yet ("No suitable host was found": the old one is down, the standby not promoted, or
+    /// Npgsql still remembers it as a standby until <c>Host Recheck Seconds</c> pass). Npgsql marks neither as
+    /// transient and gives no error code, so the second is recognised by its message.
+    /// </summary>
+    private static bool IsFailover(NpgsqlException ex) => ex switch
+    {
+        { InnerException: AggregateException hosts } => hosts.InnerExceptions.Count > 0 && hosts.InnerExceptions.All(IsTransient),
+        { InnerException: null } and not PostgresException => ex.Message.StartsWith("No suitable host", StringComparison.Ordinal),
+        _ => false,
     };
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Group commit of {Commands} commands conflicted (attempt {Attempt}, {Error}: {Reason}); retrying")]
@@ -221,4 +248,7 @@ public sealed partial class CommandBus : IAsyncDisposable
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "Command failed with an internal error")]
     private static partial void LogFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Group commit of {Commands} commands was not confirmed by the synchronous standby; answering 503 ({Reason})")]
+    private static partial void LogUnconfirmed(ILogger logger, int commands, string reason);
 }

@@ -110,6 +110,12 @@ internal sealed class GroupCommit(
         {
             session.Enqueue(log.Insert(records));
         }
+        else if (eventCount == 0 && outcomes.Any(u => u.Any(o => o is Replayed)))
+        {
+            // Only stored answers, and the first attempt may have been committed on the primary alone
+            // (ReplicationUnconfirmedException): replay them only through a COMMIT that waits for the standby.
+            session.Enqueue(new Npgsql.NpgsqlBatchCommand(SynchronousReplication.WaitForStandbyStatement));
+        }
 
         if (_queueOutcomes.Record(queued) is { } queueOutcomes)
         {

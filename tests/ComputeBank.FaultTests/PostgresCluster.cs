@@ -33,8 +33,7 @@ public sealed class PostgresCluster : IAsyncDisposable
 
     public static async Task<PostgresCluster> StartAsync()
     {
-        var bin = Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")).FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")))
-                  ?? throw new InvalidOperationException("PostgreSQL binaries not found under /usr/lib/postgresql; run deploy/local/test, which installs them.");
+        var bin = Binaries();
         var directory = Path.Combine(Path.GetTempPath(), "cb-fault-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(directory);
         var cluster = new PostgresCluster(bin, directory, FreePort());
@@ -92,12 +91,16 @@ public sealed class PostgresCluster : IAsyncDisposable
         Directory.Delete(_directory, recursive: true);
     }
 
-    private static bool IsRoot => Environment.UserName == "root";
+    internal static string Binaries() =>
+        Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")).FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")))
+        ?? throw new InvalidOperationException("PostgreSQL binaries not found under /usr/lib/postgresql; run deploy/local/test, which installs them.");
+
+    internal static bool IsRoot => Environment.UserName == "root";
 
     private Task AsOwnerAsync(string tool, string arguments) =>
         IsRoot ? RunAsync("runuser", $"-u postgres -- {Path.Combine(_bin, tool)} {arguments}") : RunAsync(Path.Combine(_bin, tool), arguments);
 
-    private static async Task RunAsync(string file, string arguments)
+    internal static async Task RunAsync(string file, string arguments)
     {
         var start = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = "/" };
         using var process = Process.Start(start)!;

@@ -21,6 +21,9 @@ public sealed class ServiceNode(int index, string connectionString, string logDi
 
     public int Starts { get; private set; }
 
+    /// <summary>More environment for the process (e.g. a read-only connection string), applied at every start.</summary>
+    public Dictionary<string, string> Environment { get; } = new(StringComparer.Ordinal);
+
     public static string ApiDll()
     {
         // tests/ComputeBank.FaultTests/bin/<Configuration>/net10.0 -> the API's output of the same configuration.
@@ -49,6 +52,11 @@ public sealed class ServiceNode(int index, string connectionString, string logDi
         start.Environment["ComputeBank__RateLimiting__Enabled"] = "false";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["DOTNET_gcServer"] = "0";
+        foreach (var (name, value) in Environment)
+        {
+            start.Environment[name] = value;
+        }
+
         var log = File.AppendText(Path.Combine(logDirectory, $"node{Index}.log"));
         _process = Process.Start(start)!;
         _process.OutputDataReceived += (_, e) => Write(log, e.Data);

@@ -5,6 +5,7 @@ using ComputeBank.Api.Features.GettingEvents;
 using ComputeBank.Api.Features.GettingHold;
 using ComputeBank.Api.Features.GettingPool;
 using ComputeBank.Api.Features.VerifyingLedger;
+using ComputeBank.Api.Hosting;
 using ComputeBank.Api.Projections;
 using ComputeBank.Domain;
 using ComputeBank.EventStore;
@@ -16,7 +17,7 @@ public static class ReadSideFeatures
 {
     public static IServiceCollection AddReadSide(this IServiceCollection services, string schema)
     {
-        services.AddSingleton(sp => new LedgerAuditor(sp.GetRequiredService<EventStore.EventStore>(), sp.GetRequiredService<LedgerCatalogue>()));
+        services.AddSingleton(sp => new LedgerAuditor(sp.GetRequiredService<ReadReplica>().Store, sp.GetRequiredService<LedgerCatalogue>()));
         services.AddSingleton(sp => new ProjectionDaemon(
             sp.GetRequiredService<EventStore.EventStore>(),
             [new PoolsProjection(new PoolTable(schema), sp.GetRequiredService<LedgerCatalogue>().SystemAccounts)]));

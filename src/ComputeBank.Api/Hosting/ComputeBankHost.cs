@@ -24,6 +24,8 @@ public static class ComputeBankHost
                 $"or set the environment variable ConnectionStrings__{ConnectionStringName}.");
         }
 
+        ReadReplica.ValidatePrimary(connectionString);
+        ReadReplica.ValidateReadOnly(builder.Configuration.GetConnectionString(ReadReplica.ConnectionStringName));
         var services = builder.Services;
         var schema = builder.Configuration["ComputeBank:Schema"] ?? "cb";
         var catalogue = (builder.Configuration.GetSection(LedgerSettings.Section).Get<LedgerSettings>() ?? new LedgerSettings()).ToCatalogue();
@@ -38,6 +40,10 @@ public static class ComputeBankHost
             sp.GetRequiredService<ILoggerFactory>(),
             [.. sp.GetServices<IInlineProjection>()]));
         services.AddSingleton(sp => sp.GetRequiredService<EventStore.EventStore>().DataSource);
+        services.AddSingleton(sp => ReadReplica.Create(
+            builder.Configuration.GetConnectionString(ReadReplica.ConnectionStringName),
+            sp.GetRequiredService<EventStore.EventStore>(),
+            sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IStateProjection>(new AccountBucketsProjection(schema));
         services.AddSingleton(sp => new CommandBus(
             sp.GetRequiredService<EventStore.EventStore>(),
@@ -52,6 +58,9 @@ public static class ComputeBankHost
         services.AddDurableMessaging(builder.Configuration, schema);
         services.AddReadSide(schema);
         services.AddProblemDetails(o => o.CustomizeProblemDetails = Http.FrameworkProblems.Customize);
+        // A database that is down or failing over makes the service unavailable, not broken: 503 tells clients to retry.
+        services.Configure<ExceptionHandlerOptions>(o => o.StatusCodeSelector = ex =>
+            CommandBus.IsTransient(ex) ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError);
         // A lambda, not a method group: the OpenAPI XML-comment generator only intercepts this form.
         services.AddOpenApi(options => Http.ApiDocs.Configure(options));
         builder.AddComputeBankSecurity();

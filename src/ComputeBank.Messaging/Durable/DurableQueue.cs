@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using ComputeBank.EventStore;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -91,16 +92,25 @@ public sealed class DurableQueue(NpgsqlDataSource dataSource, string schema)
         var stored = new Dictionary<string, (bool Queued, string? Fingerprint)>(StringComparer.Ordinal);
         if (unique.Count > 0)
         {
-            await using var batch = dataSource.CreateBatch();
+            // One implicit transaction. A 202 is an acknowledgement too: the batch writes WAL even when every id was
+            // queued already, so its commit waits for the synchronous standby, and a cancelled wait is not answered 202.
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await using var batch = new NpgsqlBatch(connection);
             var insert = new NpgsqlBatchCommand(_submit);
             AddRows(insert, unique);
             batch.BatchCommands.Add(insert);
             batch.BatchCommands.Add(Notify(Channel));
-            await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(SynchronousReplication.WaitForStandbyStatement));
+            await SynchronousReplication.ConfirmedAsync(connection, async () =>
             {
-                stored[reader.GetString(0)] = (reader.GetBoolean(1), reader.IsDBNull(2) ? null : reader.GetString(2));
-            }
+                await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    stored[reader.GetString(0)] = (reader.GetBoolean(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+                }
+
+                return stored.Count;
+            });
         }
 
         var outcomes = new List<SubmissionOutcome>(submissions.Count);

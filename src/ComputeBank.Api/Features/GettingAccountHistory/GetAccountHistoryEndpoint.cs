@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using ComputeBank.Api.Contracts;
+using ComputeBank.Api.Hosting;
 using ComputeBank.Api.Http;
 using ComputeBank.Api.Ledger;
 using ComputeBank.Api.Security;
@@ -21,6 +22,7 @@ public static class GetAccountHistoryEndpoint
     public static void Map(IEndpointRouteBuilder api) =>
         api.MapGet("/accounts/{accountId}/history", GetAsync)
             .WithName("GetAccountHistory")
+            .ReadsFromReplica()
             .RequireAccountReader()
             .WithTags("Queries")
             .WithSummary("Get an account's history")
@@ -28,8 +30,9 @@ public static class GetAccountHistoryEndpoint
             .ProducesProblems(400, "validation_failed")
             .ProducesProblems(404, "account_not_found");
 
-    private static async Task<IResult> GetAsync(string accountId, HttpRequest request, EventStore.EventStore store, CancellationToken ct)
+    private static async Task<IResult> GetAsync(string accountId, HttpRequest request, ReadReplica replica, CancellationToken ct)
     {
+        var store = replica.Store;
         var query = new QueryFields(request.Query);
         if (!AccountId.TryParse(accountId, out var id, out var error))
         {

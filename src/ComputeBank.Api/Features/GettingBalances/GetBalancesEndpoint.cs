@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using ComputeBank.Api.Contracts;
+using ComputeBank.Api.Hosting;
 using ComputeBank.Api.Http;
 using ComputeBank.Api.Ledger;
 using ComputeBank.Api.Security;
@@ -18,6 +19,7 @@ public static class GetBalancesEndpoint
     public static void Map(IEndpointRouteBuilder api) =>
         api.MapGet("/accounts/{accountId}/balances", GetAsync)
             .WithName("GetBalances")
+            .ReadsFromReplica()
             .RequireAccountReader()
             .WithTags("Queries")
             .WithSummary("Get balances as of an instant or version")
@@ -25,8 +27,9 @@ public static class GetBalancesEndpoint
             .ProducesProblems(400, "validation_failed")
             .ProducesProblems(404, "account_not_found");
 
-    private static async Task<IResult> GetAsync(string accountId, HttpRequest request, EventStore.EventStore store, CancellationToken ct)
+    private static async Task<IResult> GetAsync(string accountId, HttpRequest request, ReadReplica replica, CancellationToken ct)
     {
+        var store = replica.Store;
         var query = new QueryFields(request.Query);
         if (!AccountId.TryParse(accountId, out var id, out var error))
         {

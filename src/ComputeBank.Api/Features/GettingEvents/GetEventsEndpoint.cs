@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using ComputeBank.Api.Hosting;
 using ComputeBank.Api.Http;
 using ComputeBank.Api.Ledger;
 using ComputeBank.Domain;
@@ -18,14 +19,16 @@ public static class GetEventsEndpoint
     public static void Map(IEndpointRouteBuilder api) =>
         api.MapGet("/events", GetAsync)
             .WithName("GetEvents")
+            .ReadsFromReplica()
             .RequireAuthorization(Security.Policies.ReadAll)
             .WithTags("Queries")
             .WithSummary("Get the global event feed")
             .WithDescription("Events in global sequence order after ?afterSequence= (?limit=), with the next cursor.")
             .ProducesProblems(400, "validation_failed");
 
-    private static async Task<IResult> GetAsync(HttpRequest request, EventStore.EventStore store, CancellationToken ct)
+    private static async Task<IResult> GetAsync(HttpRequest request, ReadReplica replica, CancellationToken ct)
     {
+        var store = replica.Store;
         var query = new QueryFields(request.Query);
         var afterSequence = query.Integer("afterSequence", 0, 0);
         var limit = query.Integer("limit", DefaultLimit, 1, MaxLimit);

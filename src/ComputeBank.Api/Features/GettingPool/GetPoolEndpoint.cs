@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using ComputeBank.Api.Hosting;
 using ComputeBank.Api.Http;
 using ComputeBank.Api.Projections;
 using ComputeBank.Domain;
@@ -16,6 +17,7 @@ public static class GetPoolEndpoint
     public static void Map(IEndpointRouteBuilder api) =>
         api.MapGet("/pools/{resourceClass}/{region}/{period}", GetAsync)
             .WithName("GetPool")
+            .ReadsFromReplica()
             .RequireAuthorization(Security.Policies.ReadAll)
             .WithTags("Queries")
             .WithSummary("Get a pool's totals")
@@ -23,8 +25,9 @@ public static class GetPoolEndpoint
             .ProducesProblems(400, "validation_failed");
 
     private static async Task<IResult> GetAsync(
-        string resourceClass, string region, string period, EventStore.EventStore store, LedgerCatalogue catalogue, CancellationToken ct)
+        string resourceClass, string region, string period, ReadReplica replica, LedgerCatalogue catalogue, CancellationToken ct)
     {
+        var store = replica.Store;
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         if (!ResourceClass.TryParse(resourceClass, out var rc, out var error) || !catalogue.HasResourceClass(rc))
         {

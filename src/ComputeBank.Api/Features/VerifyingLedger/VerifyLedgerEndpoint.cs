@@ -1,4 +1,5 @@
 using ComputeBank.Api.Auditing;
+using ComputeBank.Api.Hosting;
 
 namespace ComputeBank.Api.Features.VerifyingLedger;
 
@@ -11,6 +12,7 @@ public static class VerifyLedgerEndpoint
     public static void Map(IEndpointRouteBuilder api) =>
         api.MapGet("/audit/verify", async (LedgerAuditor auditor, CancellationToken ct) => Results.Json(await auditor.VerifyAsync(null, ct), ReportJson))
             .WithName("VerifyLedger")
+            .ReadsFromReplica()
             .RequireAuthorization(Security.Policies.ReadAll)
             .WithTags("Queries")
             .WithSummary("Verify the ledger")
