@@ -133,23 +133,33 @@ public sealed class EventStore : IAsyncDisposable
         await using var command = DataSource.CreateCommand(Statements.ReadAll);
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterSequence });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        long[] inProgress = [];
+        var snapshot = new FeedSnapshot([], 0, null);
         var events = new List<StoredEvent>();
-        while (await reader.ReadAsync(ct))
+        await using (var reader = await command.ExecuteReaderAsync(ct))
         {
-            if (events.Count == 0)
+            while (await reader.ReadAsync(ct))
             {
-                inProgress = reader.GetFieldValue<long[]>(0);
-            }
+                if (events.Count == 0)
+                {
+                    snapshot = new FeedSnapshot(reader.GetFieldValue<long[]>(0), reader.GetInt64(1), null);
+                }
 
-            if (!reader.IsDBNull(1))
-            {
-                events.Add(ReadEvent(reader, 1));
+                if (!reader.IsDBNull(2))
+                {
+                    events.Add(ReadEvent(reader, 2));
+                }
             }
         }
 
-        var safe = Gaps.SafePrefix(afterSequence, events, inProgress);
+        var safe = Gaps.SafePrefix(afterSequence, events, snapshot, out var unrecorded);
+        if (unrecorded)
+        {
+            // A gap never seen before: its evidence needs a bound on the transaction ids taken before the snapshot.
+            await using var bound = DataSource.CreateCommand(Sql.TransactionIdBound);
+            snapshot = snapshot with { Bound = (long)(await bound.ExecuteScalarAsync(ct))! };
+            safe = Gaps.SafePrefix(afterSequence, events, snapshot, out _);
+        }
+
         return safe == events.Count ? events : events.GetRange(0, safe);
     }
 
