@@ -42,14 +42,15 @@ internal sealed class Sql(string schema)
         ORDER BY e.version
         """;
 
+    // Events are never updated, so xmin (the writer) is the transaction that appended the event.
     // The page, the in-progress transaction ids and the snapshot's xmax come from the same snapshot: a gap in the page
     // can only be filled by one of those transactions or by one at or above xmax (see GapTracker).
     public string ReadAll { get; } =
         $"""
-        SELECT x.xip, x.xmax, {EventColumns}
+        SELECT x.xip, x.xmax, {EventColumns}, e.writer
         FROM (SELECT ARRAY(SELECT t::text::bigint FROM pg_snapshot_xip(s.snapshot) t) AS xip, pg_snapshot_xmax(s.snapshot)::text::bigint AS xmax
               FROM (SELECT pg_current_snapshot() AS snapshot) s) x
-        LEFT JOIN LATERAL (SELECT * FROM {schema}.events WHERE seq_id > $1 ORDER BY seq_id LIMIT $2) e ON true
+        LEFT JOIN LATERAL (SELECT *, xmin::text::bigint AS writer FROM {schema}.events WHERE seq_id > $1 ORDER BY seq_id LIMIT $2) e ON true
         ORDER BY e.seq_id
         """;
 

@@ -27,7 +27,7 @@ public sealed class Bug_pools_skipped_an_event_of_a_transaction_at_or_above_the_
         }
 
         var head = await factory.Database.ScalarAsync<long>("SELECT max(seq_id) FROM cb.events");
-        await Eventually.WaitAsync(() => AsOfAsync(client), asOf => asOf >= head, "the pools to catch up");
+        await Eventually.WaitAsync(() => client.PoolAsOfAsync(), asOf => asOf >= head, "the pools to catch up");
 
         // The older transaction gets its id first; the younger takes its id and its sequence number next; then the
         // older takes the following number and commits. Each appends another copy of its provider's deposit.
@@ -49,9 +49,6 @@ public sealed class Bug_pools_skipped_an_event_of_a_transaction_at_or_above_the_
         Assert.Equal("24.000", (string?)pool.Body!["deposited"]);
         Assert.Equal("24.000", (string?)pool.Body!["posted"]);
     }
-
-    private static async Task<long> AsOfAsync(LedgerClient client) =>
-        (long)(await client.GetAsync(Pool)).ShouldBe(HttpStatusCode.OK).Body!["asOfSequence"]!;
 
     private static Task<long> AppendCopyOfDepositAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string provider) =>
         ScalarAsync(connection, transaction, $$"""
