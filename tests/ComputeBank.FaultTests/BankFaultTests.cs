@@ -76,7 +76,7 @@ public sealed class BankFaultTests
             checker.Figures["account reads through the service"] = serviceReaders.AccountReads.ToString(CultureInfo.InvariantCulture);
             checker.Figures["pool reads through the service"] = serviceReaders.PoolReads.ToString(CultureInfo.InvariantCulture);
             checker.Figures["service reads skipped (node down or restarting)"] = serviceReaders.Skipped.ToString(CultureInfo.InvariantCulture);
-            checker.Figures["faults injected"] = faults.Count.ToString(CultureInfo.InvariantCulture);
+            checker.Figures["faults injected"] = $"{faults.Count} ({string.Join(", ", faults.GroupBy(KindOf).Select(g => $"{g.Count()} {g.Key}"))})";
             var report = checker.Report(faults, clock.Elapsed);
             var path = Path.Combine(reportDirectory, "report.md");
             await File.WriteAllTextAsync(path, report);
@@ -127,6 +127,13 @@ public sealed class BankFaultTests
             await Task.Delay(250, CancellationToken.None);
         }
     }
+
+    private static string KindOf(string fault) =>
+        fault.Contains("killed with SIGKILL", StringComparison.Ordinal) ? "SIGKILL"
+        : fault.Contains("fault injection itself failed", StringComparison.Ordinal) ? "failed injection"
+        : fault.Contains("pg_terminate_backend", StringComparison.Ordinal) ? "connection kill"
+        : fault.Contains("PostgreSQL restarted", StringComparison.Ordinal) ? "PostgreSQL restart"
+        : "node restart";
 
     /// <summary>For studying a failed run: every event with the transaction that wrote it, and the checkpoints.</summary>
     private static async Task DumpEventsAsync(PostgresCluster cluster, string path)

@@ -96,7 +96,9 @@ public sealed class LedgerChecker(string connectionString)
         Figures["operations attempted"] = Count(operations.Count);
         Figures["acknowledged (2xx)"] = Count(operations.Count(o => o.Outcome == Outcome.Acknowledged));
         Figures["refused (4xx)"] = Count(operations.Count(o => o.Outcome == Outcome.Refused));
-        Figures["answers lost, resolved by retry"] = Count(operations.Count(o => o.Outcome == Outcome.Lost && o.ResolvedAs is not null));
+        Figures["answers lost during the load, resolved by a later send with the same id"] = Count(operations.Count(o => o.Attempts > 1 && o.Outcome != Outcome.Lost));
+        Figures["  of which an earlier send had taken effect (answered as a replay)"] = Count(operations.Count(o => o.Replayed));
+        Figures["answers still lost at the end, resolved by retry after healing"] = Count(operations.Count(o => o.Outcome == Outcome.Lost && o.ResolvedAs is not null));
         Figures["  of which had taken effect"] = Count(operations.Count(o => o.ResolvedAs == Outcome.Acknowledged));
         Figures["sends (incl. retries)"] = Count(operations.Sum(o => o.Attempts));
         Figures["events in the ledger"] = Count(events.Values.Sum());
