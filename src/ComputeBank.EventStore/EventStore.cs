@@ -130,27 +130,96 @@ public sealed class EventStore : IAsyncDisposable
     public async Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterSequence, int limit, CancellationToken ct)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        var (events, _, safe) = await ReadFeedAsync(afterSequence, limit, ct);
+        return safe == events.Count ? events : events.GetRange(0, safe);
+    }
+
+    /// <summary>
+    /// <see cref="ReadAllAsync"/> for the projection daemon, whose checkpoint is what readers of an async read model
+    /// see: the page ends between two transactions, so no reader ever sees half of a commit (a transfer's debit
+    /// without its credit). The rows after the page (as many again) tell whether a transaction of the page goes on;
+    /// a page that would end inside one is cut before it, or extended to its end, or, while the rest lies behind a
+    /// gap, left empty until the gap is decided. Only a transaction spread over more than all the rows read is applied
+    /// in parts.
+    /// </summary>
+    internal async Task<IReadOnlyList<StoredEvent>> ReadAllTransactionsAsync(long afterSequence, int limit, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        var rows = checked(limit * 2);
+        var (events, writers, safe) = await ReadFeedAsync(afterSequence, rows, ct);
+        return events.GetRange(0, TransactionBoundary(writers, Math.Min(safe, limit), safe, writers.Count == rows));
+    }
+
+    /// <summary>
+    /// Where a page of the rows read (each with its <paramref name="writers"/> transaction) may end: the largest cut at
+    /// or below <paramref name="preferred"/> after which no transaction before it appears again, else the smallest such
+    /// cut up to <paramref name="safe"/>; else 0 (wait), or <paramref name="preferred"/> when the transaction in the way
+    /// runs to the end of rows that were cut off at the limit (<paramref name="truncated"/>).
+    /// </summary>
+    internal static int TransactionBoundary(IReadOnlyList<long> writers, int preferred, int safe, bool truncated)
+    {
+        var last = new Dictionary<long, int>();
+        for (var i = 0; i < writers.Count; i++)
+        {
+            last[writers[i]] = i;
+        }
+
+        var best = 0;
+        var reach = -1;
+        for (var cut = 1; cut <= safe; cut++)
+        {
+            reach = Math.Max(reach, last[writers[cut - 1]]);
+            if (reach >= cut)
+            {
+                continue;
+            }
+
+            if (cut > preferred)
+            {
+                return best > 0 ? best : cut;
+            }
+
+            best = cut;
+        }
+
+        return (best > 0 || safe == 0) ? best : (truncated && reach == writers.Count - 1) ? preferred : 0;
+    }
+
+    private async Task<(List<StoredEvent> Events, List<long> Writers, int Safe)> ReadFeedAsync(long afterSequence, int limit, CancellationToken ct)
+    {
         await using var command = DataSource.CreateCommand(Statements.ReadAll);
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterSequence });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        long[] inProgress = [];
+        var snapshot = new FeedSnapshot([], 0, null);
         var events = new List<StoredEvent>();
-        while (await reader.ReadAsync(ct))
+        var writers = new List<long>();
+        await using (var reader = await command.ExecuteReaderAsync(ct))
         {
-            if (events.Count == 0)
+            while (await reader.ReadAsync(ct))
             {
-                inProgress = reader.GetFieldValue<long[]>(0);
-            }
+                if (events.Count == 0)
+                {
+                    snapshot = new FeedSnapshot(reader.GetFieldValue<long[]>(0), reader.GetInt64(1), null);
+                }
 
-            if (!reader.IsDBNull(1))
-            {
-                events.Add(ReadEvent(reader, 1));
+                if (!reader.IsDBNull(2))
+                {
+                    events.Add(ReadEvent(reader, 2));
+                    writers.Add(reader.GetInt64(11));
+                }
             }
         }
 
-        var safe = Gaps.SafePrefix(afterSequence, events, inProgress);
-        return safe == events.Count ? events : events.GetRange(0, safe);
+        var safe = Gaps.SafePrefix(afterSequence, events, snapshot, out var unrecorded);
+        if (unrecorded)
+        {
+            // A gap never seen before: its evidence needs a bound on the transaction ids taken before the snapshot.
+            await using var bound = DataSource.CreateCommand(Sql.TransactionIdBound);
+            snapshot = snapshot with { Bound = (long)(await bound.ExecuteScalarAsync(ct))! };
+            safe = Gaps.SafePrefix(afterSequence, events, snapshot, out _);
+        }
+
+        return (events, writers, safe);
     }
 
     /// <summary>

@@ -36,7 +36,8 @@ public sealed record RebuildProgress(string Projection, long EventsProcessed, lo
 
 /// <summary>
 /// Runs async projections behind the global feed's high-water mark (<see cref="EventStore.ReadAllAsync"/>, which
-/// never passes a gap a running transaction could still fill). Each projection has one leader across all nodes: the
+/// never passes a gap a running transaction could still fill), in pages of whole transactions, so a read model's
+/// checkpoint never shows half of a commit (<see cref="EventStore.ReadAllTransactionsAsync"/>). Each projection has one leader across all nodes: the
 /// node holding a session-level advisory lock on a dedicated, unpooled connection. A page is applied and its
 /// checkpoint advanced in one transaction, after re-checking the checkpoint under <c>FOR UPDATE</c>, so each event is
 /// projected exactly once even if leadership moves.
@@ -300,7 +301,7 @@ public sealed class ProjectionDaemon : IAsyncDisposable
         }
 
         var checkpoint = runner.Checkpoint.Value;
-        var page = await _store.ReadAllAsync(checkpoint, _options.PageSize, ct);
+        var page = await _store.ReadAllTransactionsAsync(checkpoint, _options.PageSize, ct);
         if (page.Count == 0)
         {
             return 0;

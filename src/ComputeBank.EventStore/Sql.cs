@@ -47,15 +47,21 @@ internal sealed class Sql(string schema)
         ORDER BY e.version
         """;
 
-    // The page and the in-progress transaction ids come from the same snapshot: a gap in the page can only be filled
-    // by one of those transactions (see GapTracker).
+    // Events are never updated, so xmin (the writer) is the transaction that appended the event.
+    // The page, the in-progress transaction ids and the snapshot's xmax come from the same snapshot: a gap in the page
+    // can only be filled by one of those transactions or by one at or above xmax (see GapTracker).
     public string ReadAll { get; } =
         $"""
-        SELECT x.xip, {EventColumns}
-        FROM (SELECT ARRAY(SELECT t::text::bigint FROM pg_snapshot_xip(pg_current_snapshot()) t) AS xip) x
-        LEFT JOIN LATERAL (SELECT * FROM {schema}.events WHERE seq_id > $1 ORDER BY seq_id LIMIT $2) e ON true
+        SELECT x.xip, x.xmax, {EventColumns}, e.writer
+        FROM (SELECT ARRAY(SELECT t::text::bigint FROM pg_snapshot_xip(s.snapshot) t) AS xip, pg_snapshot_xmax(s.snapshot)::text::bigint AS xmax
+              FROM (SELECT pg_current_snapshot() AS snapshot) s) x
+        LEFT JOIN LATERAL (SELECT *, xmin::text::bigint AS writer FROM {schema}.events WHERE seq_id > $1 ORDER BY seq_id LIMIT $2) e ON true
         ORDER BY e.seq_id
         """;
+
+    // Run after a page that shows a new gap: the id it assigns is above every transaction id handed out before that
+    // page's snapshot, so it bounds the transactions at or above the snapshot's xmax that could fill the gap.
+    public const string TransactionIdBound = "SELECT pg_current_xact_id()::text::bigint";
 
     // Recomputes every link in one pass with window functions and keeps the first broken one per stream; a stream
     // whose events all check out is then compared with its stream row (version and chain head) to catch a deleted tail.

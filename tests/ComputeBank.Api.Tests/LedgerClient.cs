@@ -84,6 +84,10 @@ public sealed class LedgerClient(HttpClient http)
         (await TransferAsync($"fund-{provider}-{consumer}", provider, consumer, hours)).ShouldBe(HttpStatusCode.Created);
     }
 
+    /// <summary>The event sequence GET /pools of a bucket says its totals include (how far the async projection has read).</summary>
+    public async Task<long> PoolAsOfAsync(string bucket = $"gpu.h100/beijing/{Period}") =>
+        (long)(await GetAsync($"/api/v1/pools/{bucket}")).ShouldBe(HttpStatusCode.OK).Body!["asOfSequence"]!;
+
     /// <summary>The posted/pending/available of one bucket of an account, from GET /accounts/{id}.</summary>
     public async Task<(string Posted, string Pending, string Available)> BalanceAsync(string accountId, string period = Period)
     {

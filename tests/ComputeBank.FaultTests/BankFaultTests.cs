@@ -10,13 +10,16 @@ namespace ComputeBank.FaultTests;
 /// while nodes are killed with SIGKILL and restarted, the service's database connections are terminated, and
 /// PostgreSQL itself is restarted. Every read of the balances must show the same total; at the end every
 /// acknowledged transfer is in the ledger exactly once, every refused one left nothing, every lost answer is resolved
-/// by a retry with the same id, and the projections equal the fold of the events.
+/// by a retry with the same id, and the projections equal the fold of the events. Readers also go through the
+/// service (<see cref="ServiceReaders"/>); after healing the async projections must catch up with every event, and
+/// the product's own audit verify must find nothing.
 /// The short form runs about 60 s (COMPUTEBANK_FAULT_SECONDS overrides: 600 for the long form).
 /// </summary>
 public sealed class BankFaultTests
 {
     private const int Accounts = 100;
     private const int Clients = 32;
+    private const int Readers = 2;
 
     [Fact]
     public async Task BankWorkload_UnderKilledNodesTerminatedConnectionsAndADatabaseRestart_KeepsEveryInvariant()
@@ -28,6 +31,7 @@ public sealed class BankFaultTests
         var nodes = Enumerable.Range(0, nodeCount).Select(i => new ServiceNode(i, cluster.ConnectionString() + ";Maximum Pool Size=40", reportDirectory)).ToList();
         var faults = new ConcurrentQueue<string>();
         var readAnomalies = new ConcurrentQueue<string>();
+        using var serviceReaders = new ServiceReaders(nodes, Accounts, BankWorkload.InitialHoursPerAccount * 1000 * Accounts);
         var clock = Stopwatch.StartNew();
         try
         {
@@ -38,12 +42,14 @@ public sealed class BankFaultTests
 
             var workload = new BankWorkload(nodes, Accounts, seed: 7);
             await workload.SetUpAsync(CancellationToken.None);
+            var setUpSequence = await HighestSequenceAsync(cluster);
 
             using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
             var load = workload.RunAsync(Clients, stop.Token);
             var reads = ReadTotalsAsync(cluster, readAnomalies, stop.Token);
+            var serviceReads = serviceReaders.RunAsync(Readers, setUpSequence, stop.Token);
             var nemesis = NemesisAsync(cluster, nodes, faults, seconds, stop.Token);
-            await Task.WhenAll(load, reads, nemesis);
+            await Task.WhenAll(load, reads, serviceReads, nemesis);
 
             // Heal: every node up, then resolve every lost answer by retrying with the same operation id.
             foreach (var node in nodes.Where(n => !n.IsRunning))
@@ -61,12 +67,24 @@ public sealed class BankFaultTests
 
             var checker = new LedgerChecker(cluster.ConnectionString());
             await checker.CheckAsync(workload.Operations, Accounts, CancellationToken.None);
+            await checker.CheckAsyncProjectionsAsync(TimeSpan.FromSeconds(120), CancellationToken.None);
+            await checker.VerifyThroughServiceAsync(nodes, CancellationToken.None);
+            await serviceReaders.CheckAgainstEventsAsync(cluster.ConnectionString(), checker.Anomalies, CancellationToken.None);
             checker.Anomalies.AddRange(readAnomalies);
-            checker.Figures["balance reads checked"] = ReadsChecked.ToString(CultureInfo.InvariantCulture);
-            checker.Figures["faults injected"] = faults.Count.ToString(CultureInfo.InvariantCulture);
+            checker.Anomalies.AddRange(serviceReaders.Anomalies);
+            checker.Figures["balance reads checked (SQL, one snapshot each)"] = ReadsChecked.ToString(CultureInfo.InvariantCulture);
+            checker.Figures["account reads through the service"] = serviceReaders.AccountReads.ToString(CultureInfo.InvariantCulture);
+            checker.Figures["pool reads through the service"] = serviceReaders.PoolReads.ToString(CultureInfo.InvariantCulture);
+            checker.Figures["service reads skipped (node down or restarting)"] = serviceReaders.Skipped.ToString(CultureInfo.InvariantCulture);
+            checker.Figures["faults injected"] = $"{faults.Count} ({string.Join(", ", faults.GroupBy(KindOf).Select(g => $"{g.Count()} {g.Key}"))})";
             var report = checker.Report(faults, clock.Elapsed);
             var path = Path.Combine(reportDirectory, "report.md");
             await File.WriteAllTextAsync(path, report);
+
+            if (checker.Anomalies.Count > 0)
+            {
+                await DumpEventsAsync(cluster, Path.Combine(reportDirectory, "events.csv"));
+            }
 
             Assert.True(workload.Operations.Count(o => o.Outcome == Outcome.Acknowledged) > 100, $"Too few transfers went through to test anything; see {path}");
             Assert.True(checker.Anomalies.Count == 0, $"{checker.Anomalies.Count} anomalies; report: {path}\n{report}");
@@ -108,6 +126,37 @@ public sealed class BankFaultTests
 
             await Task.Delay(250, CancellationToken.None);
         }
+    }
+
+    private static string KindOf(string fault) =>
+        fault.Contains("killed with SIGKILL", StringComparison.Ordinal) ? "SIGKILL"
+        : fault.Contains("fault injection itself failed", StringComparison.Ordinal) ? "failed injection"
+        : fault.Contains("pg_terminate_backend", StringComparison.Ordinal) ? "connection kill"
+        : fault.Contains("PostgreSQL restarted", StringComparison.Ordinal) ? "PostgreSQL restart"
+        : "node restart";
+
+    /// <summary>For studying a failed run: every event with the transaction that wrote it, and the checkpoints.</summary>
+    private static async Task DumpEventsAsync(PostgresCluster cluster, string path)
+    {
+        await using var connection = new NpgsqlConnection(cluster.ConnectionString() + ";Pooling=false");
+        await connection.OpenAsync(CancellationToken.None);
+        await using var output = File.CreateText(path);
+        using (var export = await connection.BeginTextExportAsync(
+            "COPY (SELECT seq_id, xmin, stream_id, version, type, timestamp, metadata->'headers'->>'operationId', data->'postings' FROM cb.events ORDER BY seq_id) TO STDOUT (FORMAT csv, HEADER)"))
+        {
+            await output.WriteAsync(await export.ReadToEndAsync());
+        }
+
+        using var progress = await connection.BeginTextExportAsync("COPY (SELECT * FROM cb.projection_progress) TO STDOUT (FORMAT csv, HEADER)");
+        await output.WriteAsync(await progress.ReadToEndAsync());
+    }
+
+    private static async Task<long> HighestSequenceAsync(PostgresCluster cluster)
+    {
+        await using var connection = new NpgsqlConnection(cluster.ConnectionString() + ";Pooling=false");
+        await connection.OpenAsync(CancellationToken.None);
+        await using var command = new NpgsqlCommand("SELECT coalesce(max(seq_id), 0) FROM cb.events", connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(CancellationToken.None), CultureInfo.InvariantCulture);
     }
 
     private static async Task NemesisAsync(PostgresCluster cluster, IReadOnlyList<ServiceNode> nodes, ConcurrentQueue<string> faults, int seconds, CancellationToken stop)

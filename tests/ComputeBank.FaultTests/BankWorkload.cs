@@ -27,6 +27,9 @@ public sealed record Operation(string OperationId, string From, string To, strin
 
     /// <summary>For a lost answer: what a later retry with the same id said.</summary>
     public Outcome? ResolvedAs { get; set; }
+
+    /// <summary>The definite answer was a replay (<c>Idempotent-Replayed: true</c>): an earlier send had taken effect.</summary>
+    public bool Replayed { get; set; }
 }
 
 /// <summary>
@@ -102,6 +105,7 @@ public sealed class BankWorkload(IReadOnlyList<ServiceNode> nodes, int accounts,
                 {
                     operation.Status = status;
                     operation.Outcome = status < 300 ? Outcome.Acknowledged : Outcome.Refused;
+                    operation.Replayed = response.Headers.TryGetValues("Idempotent-Replayed", out var replayed) && replayed.Contains("true", StringComparer.Ordinal);
                     if (status >= 400)
                     {
                         operation.Code = (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(CancellationToken.None))?["code"];

@@ -51,6 +51,8 @@ public sealed class ServiceNode(int index, string connectionString, string logDi
         start.Environment["ComputeBank__Auth__Enabled"] = "false";
         start.Environment["ComputeBank__RateLimiting__Enabled"] = "false";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        // The store's and the daemon's decisions (gaps skipped, leadership) are what a failed run needs to be studied.
+        start.Environment["Logging__LogLevel__ComputeBank.EventStore"] = "Information";
         start.Environment["DOTNET_gcServer"] = "0";
         foreach (var (name, value) in Environment)
         {

@@ -71,6 +71,45 @@ public abstract partial class EventStoreConformance
     }
 
     [Fact]
+    public async Task GivenCommittedTransactionAroundAnOpenOne_WhenDaemonRuns_ThenItProjectsNoneOfTheCommitUntilTheGapIsDecided()
+    {
+        var projection = await RecordingProjectionAsync("whole-commit");
+        await using var daemon = Track(new ProjectionDaemon(Store, [projection], FastDaemon));
+        daemon.Start();
+        var marker = await AppendAsync(NewStreamId("marker"), ExpectedVersion.NoStream, new Deposited(9));
+        await EventuallyAsync(async () => await projection.TimesAsync(marker.Events[0].Sequence) == 1, "the daemon catches up");
+
+        // One committed transaction takes the numbers on both sides of one an open transaction holds.
+        await using var around = await Database.OpenAsync(Ct);
+        await using var aroundTx = await around.BeginTransactionAsync(Ct);
+        await using var open = await Database.OpenAsync(Ct);
+        await using var openTx = await open.BeginTransactionAsync(Ct);
+        var first = await AppendRawAsync(around, aroundTx, NewStreamId("around"));
+        var middle = await AppendRawAsync(open, openTx, NewStreamId("open"));
+        var second = await AppendRawAsync(around, aroundTx, NewStreamId("around"));
+        Assert.Equal([first + 1, first + 2], [middle, second]);
+        await aroundTx.CommitAsync(Ct);
+        await Task.Delay(TimeSpan.FromSeconds(1), Ct);
+
+        Assert.Equal(0, await projection.TimesAsync(first));
+        await openTx.CommitAsync(Ct);
+
+        await EventuallyAsync(async () => await projection.TimesAsync(second) == 1, "the whole commit is projected once the gap is filled");
+        Assert.Equal(1, await projection.TimesAsync(first));
+        Assert.Equal(1, await projection.TimesAsync(middle));
+    }
+
+    private async Task<long> AppendRawAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string streamId)
+    {
+        await using var command = new NpgsqlCommand(
+            $"SELECT sequences[1] FROM {Schema}.append_events(ARRAY[$1], ARRAY[NULL::text], ARRAY[-1::bigint], ARRAY[1], ARRAY['V1.Deposited'], ARRAY['{{\"amount\":7}}'::jsonb], ARRAY['{{}}'::jsonb])",
+            connection,
+            transaction);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
+        return (long)(await command.ExecuteScalarAsync(Ct))!;
+    }
+
+    [Fact]
     public async Task GivenTwoDaemonNodes_WhenEventsArriveAndTheLeaderStops_ThenEveryEventIsProjectedExactlyOnce()
     {
         var name = "exactly-once-" + Guid.NewGuid().ToString("N")[..8];
