@@ -86,7 +86,6 @@ public sealed class ReadReplicaTests : IAsyncLifetime
     [
         $"/api/v1/accounts/{account}/balances",
         $"/api/v1/accounts/{account}/history",
-        "/api/v1/events",
         "/api/v1/pools/gpu.h100/beijing/2026-11",
         "/api/v1/audit/verify",
     ];
