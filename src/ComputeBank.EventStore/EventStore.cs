@@ -227,11 +227,12 @@ public sealed class EventStore : IAsyncDisposable
     /// verification and rebuilds, without holding everything in memory.
     /// </summary>
     /// <remarks>The next page is read while the caller consumes this one (one query in flight at most), so reading
-    /// overlaps with the caller's work instead of alternating with it.</remarks>
+    /// overlaps with the caller's work instead of alternating with it. Pages end between transactions, as the
+    /// daemon's do: a rebuild whose replay stops here hands over a checkpoint no reader sees half a commit at.</remarks>
     public async IAsyncEnumerable<StoredEvent> StreamAllAsync(long afterSequence, [EnumeratorCancellation] CancellationToken ct)
     {
         const int PageSize = 2000;
-        var next = ReadAllAsync(afterSequence, PageSize, ct);
+        var next = ReadAllTransactionsAsync(afterSequence, PageSize, ct);
         try
         {
             while (true)
@@ -242,7 +243,7 @@ public sealed class EventStore : IAsyncDisposable
                     yield break;
                 }
 
-                next = ReadAllAsync(page[^1].Sequence, PageSize, ct);
+                next = ReadAllTransactionsAsync(page[^1].Sequence, PageSize, ct);
                 foreach (var e in page)
                 {
                     yield return e;
