@@ -17,9 +17,6 @@ internal sealed class OperationsMetrics(IMeterFactory meters, IServiceProvider s
     public const string MeterName = "ComputeBank.Operations";
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(1);
-    private readonly Lock _gate = new();
-    private (DateTime At, IReadOnlyList<ProjectionLag> Lags) _lag = (DateTime.MinValue, []);
-    private (DateTime At, MessagingBacklog? Backlog) _backlog = (DateTime.MinValue, null);
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -29,23 +26,28 @@ internal sealed class OperationsMetrics(IMeterFactory meters, IServiceProvider s
             "Command units (single commands or atomic batches) waiting for a committer.");
         if (services.GetService<ProjectionDaemon>() is { } daemon)
         {
-            meter.CreateObservableGauge("computebank.projection.lag", () => Lags(daemon).Select(l =>
+            // An unreachable database reports no lag rather than a stale one; readiness says why.
+            var lags = new SharedReading<IReadOnlyList<ProjectionLag>>(daemon.ReadLagAsync, []);
+            meter.CreateObservableGauge("computebank.projection.lag", () => lags.Value.Select(l =>
                 new Measurement<long>(l.Events, new KeyValuePair<string, object?>("computebank.projection", l.Projection))), "{event}",
                 "Events in the feed an async projection has not applied yet.");
-            meter.CreateObservableGauge("computebank.projection.lag.duration", () => Lags(daemon).Select(l =>
+            meter.CreateObservableGauge("computebank.projection.lag.duration", () => lags.Value.Select(l =>
                 new Measurement<double>(l.Age.TotalSeconds, new KeyValuePair<string, object?>("computebank.projection", l.Projection))), "s",
                 "How long the oldest event an async projection has not applied yet has waited.");
         }
 
-        if (services.GetService<MessagingBacklogReader>() is { } backlog)
+        if (services.GetService<MessagingBacklogReader>() is { } reader)
         {
-            meter.CreateObservableGauge("computebank.messaging.queue.pending", () => Backlog(backlog, b => b.QueuedPending), "{message}",
+            var backlog = new SharedReading<MessagingBacklog?>(async ct => await reader.ReadAsync(ct), null);
+            IEnumerable<Measurement<long>> Count(Func<MessagingBacklog, long> pick) =>
+                backlog.Value is { } value ? [new Measurement<long>(pick(value))] : [];
+            meter.CreateObservableGauge("computebank.messaging.queue.pending", () => Count(b => b.QueuedPending), "{message}",
                 "Commands on the durable queue not finished yet: due, scheduled for later, or waiting for a retry.");
-            meter.CreateObservableGauge("computebank.messaging.dead_letters", () => Backlog(backlog, b => b.DeadLetters), "{message}",
+            meter.CreateObservableGauge("computebank.messaging.dead_letters", () => Count(b => b.DeadLetters), "{message}",
                 "Dead letters that have not been replayed.");
-            meter.CreateObservableGauge("computebank.messaging.outbox.pending", () => Backlog(backlog, b => b.OutboxPending), "{delivery}",
+            meter.CreateObservableGauge("computebank.messaging.outbox.pending", () => Count(b => b.OutboxPending), "{delivery}",
                 "Webhook deliveries written by committed commands and not delivered yet.");
-            meter.CreateObservableGauge("computebank.messaging.outbox.parked", () => Backlog(backlog, b => b.OutboxParked), "{delivery}",
+            meter.CreateObservableGauge("computebank.messaging.outbox.parked", () => Count(b => b.OutboxParked), "{delivery}",
                 "Webhook deliveries that gave up after their attempts and wait for an operator.");
         }
 
@@ -54,53 +56,38 @@ internal sealed class OperationsMetrics(IMeterFactory meters, IServiceProvider s
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    // The four backlog gauges are collected together: one statement serves them. An unreachable database reports none.
-    private IEnumerable<Measurement<long>> Backlog(MessagingBacklogReader reader, Func<MessagingBacklog, long> pick)
+    /// <summary>
+    /// One database read shared by the gauges collected together (the two lag gauges, the four backlog gauges), taken
+    /// at most once per <see cref="CacheFor"/>. A collection is synchronous, so the read is bounded by
+    /// <see cref="ReadTimeout"/>; an unreachable database gives <paramref name="unreachable"/>.
+    /// </summary>
+    private sealed class SharedReading<T>(Func<CancellationToken, Task<T>> read, T unreachable)
     {
-        MessagingBacklog? backlog;
-        lock (_gate)
+        private readonly Lock _gate = new();
+        private (DateTime At, T Value) _last = (DateTime.MinValue, unreachable);
+
+        public T Value
         {
-            if (DateTime.UtcNow - _backlog.At >= CacheFor)
+            get
             {
-                try
+                lock (_gate)
                 {
-                    using var timeout = new CancellationTokenSource(ReadTimeout);
-                    _backlog = (DateTime.UtcNow, reader.ReadAsync(timeout.Token).GetAwaiter().GetResult());
+                    if (DateTime.UtcNow - _last.At >= CacheFor)
+                    {
+                        try
+                        {
+                            using var timeout = new CancellationTokenSource(ReadTimeout);
+                            _last = (DateTime.UtcNow, read(timeout.Token).GetAwaiter().GetResult());
+                        }
+                        catch (Exception ex) when (ex is Npgsql.NpgsqlException or OperationCanceledException or TimeoutException)
+                        {
+                            _last = (DateTime.UtcNow, unreachable);
+                        }
+                    }
+
+                    return _last.Value;
                 }
-                catch (Exception ex) when (ex is Npgsql.NpgsqlException or OperationCanceledException or TimeoutException)
-                {
-                    _backlog = (DateTime.UtcNow, null);
-                }
             }
-
-            backlog = _backlog.Backlog;
-        }
-
-        return backlog is null ? [] : [new Measurement<long>(pick(backlog))];
-    }
-
-    // Both lag gauges are collected together: one query serves both. A collection is synchronous; the read is bounded.
-    private IReadOnlyList<ProjectionLag> Lags(ProjectionDaemon daemon)
-    {
-        lock (_gate)
-        {
-            if (DateTime.UtcNow - _lag.At < CacheFor)
-            {
-                return _lag.Lags;
-            }
-
-            try
-            {
-                using var timeout = new CancellationTokenSource(ReadTimeout);
-                _lag = (DateTime.UtcNow, daemon.ReadLagAsync(timeout.Token).GetAwaiter().GetResult());
-            }
-            catch (Exception ex) when (ex is Npgsql.NpgsqlException or OperationCanceledException or TimeoutException)
-            {
-                // An unreachable database reports no lag rather than a stale one; readiness says why.
-                _lag = (DateTime.UtcNow, []);
-            }
-
-            return _lag.Lags;
         }
     }
 }

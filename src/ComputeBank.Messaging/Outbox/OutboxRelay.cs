@@ -115,11 +115,9 @@ public sealed partial class OutboxRelay(
             request.Headers.Add(WebhookSignature.EventIdHeader, delivery.EventId);
             request.Headers.Add(WebhookSignature.EventTypeHeader, delivery.EventType);
             request.Headers.Add("ComputeBank-Delivery-Attempt", delivery.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            if (activity is not null)
-            {
-                // W3C trace context, so a subscriber's own spans join the delivery's trace.
-                request.Headers.Add("traceparent", $"00-{activity.TraceId.ToHexString()}-{activity.SpanId.ToHexString()}-{(activity.Recorded ? "01" : "00")}");
-            }
+            // The delivery's trace context (W3C traceparent by default), so a subscriber's own spans join its trace.
+            System.Diagnostics.DistributedContextPropagator.Current.Inject(activity, request.Headers,
+                static (carrier, name, value) => ((System.Net.Http.Headers.HttpRequestHeaders)carrier!).TryAddWithoutValidation(name, value));
 
             using var response = await _http.SendAsync(request, cancellationToken);
             activity?.SetTag("http.response.status_code", (int)response.StatusCode);
