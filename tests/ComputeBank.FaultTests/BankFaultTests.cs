@@ -26,7 +26,7 @@ public sealed class BankFaultTests
     {
         var seconds = int.TryParse(Environment.GetEnvironmentVariable("COMPUTEBANK_FAULT_SECONDS"), CultureInfo.InvariantCulture, out var s) ? s : 60;
         var nodeCount = seconds > 120 ? 3 : 2;
-        var reportDirectory = ReportDirectory();
+        var reportDirectory = Checkout.NewReportDirectory();
         await using var cluster = await PostgresCluster.StartAsync();
         var nodes = Enumerable.Range(0, nodeCount).Select(i => new ServiceNode(i, cluster.ConnectionString() + ";Maximum Pool Size=40", reportDirectory)).ToList();
         var faults = new ConcurrentQueue<string>();
@@ -214,18 +214,5 @@ public sealed class BankFaultTests
         }
 
         await Task.WhenAll(restarts);
-    }
-
-    private static string ReportDirectory()
-    {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "ComputeBank.sln")))
-        {
-            root = root.Parent;
-        }
-
-        var directory = Path.Combine(root?.FullName ?? Path.GetTempPath(), ".data", "fault-reports", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
-        Directory.CreateDirectory(directory);
-        return directory;
     }
 }

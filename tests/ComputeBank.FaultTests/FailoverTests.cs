@@ -28,7 +28,7 @@ public sealed class FailoverTests(ITestOutputHelper output)
     [Fact]
     public async Task KilledPrimary_PromotedStandby_KeepsEveryAcknowledgedCommand_AndTheSameNodesResumeWriting()
     {
-        var reportDirectory = ReportDirectory();
+        var reportDirectory = Checkout.NewReportDirectory("failover-");
         var figures = new List<(string Name, string Value)>();
         await using var cluster = await ReplicatedCluster.StartAsync();
         using var webhooks = new WebhookReceiver();
@@ -271,7 +271,7 @@ public sealed class FailoverTests(ITestOutputHelper output)
     [Fact]
     public async Task StandbyAwayLongerThanTheCommandTimeout_TheCommandIsNotAcknowledged_UntilTheStandbyHasIt()
     {
-        var reportDirectory = ReportDirectory();
+        var reportDirectory = Checkout.NewReportDirectory("failover-");
         await using var cluster = await ReplicatedCluster.StartAsync();
         // No queue worker: a queued command stays a row, whose presence on the standby is what its 202 promises (a
         // worker would also run into the away standby and dead-letter the command after its attempts).
@@ -431,17 +431,4 @@ public sealed class FailoverTests(ITestOutputHelper output)
     private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.00 s", CultureInfo.InvariantCulture);
 
     private static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
-
-    private static string ReportDirectory()
-    {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "ComputeBank.sln")))
-        {
-            root = root.Parent;
-        }
-
-        var directory = Path.Combine(root?.FullName ?? Path.GetTempPath(), ".data", "fault-reports", "failover-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
-        Directory.CreateDirectory(directory);
-        return directory;
-    }
 }

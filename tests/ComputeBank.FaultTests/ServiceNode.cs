@@ -27,15 +27,8 @@ public sealed class ServiceNode(int index, string connectionString, string logDi
     public static string ApiDll()
     {
         // tests/ComputeBank.FaultTests/bin/<Configuration>/net10.0 -> the API's output of the same configuration.
-        var baseDirectory = new DirectoryInfo(AppContext.BaseDirectory);
-        var configuration = baseDirectory.Parent!.Name;
-        var root = baseDirectory;
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "ComputeBank.sln")))
-        {
-            root = root.Parent;
-        }
-
-        var dll = Path.Combine(root?.FullName ?? ".", "src", "ComputeBank.Api", "bin", configuration, "net10.0", "ComputeBank.Api.dll");
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        var dll = Path.Combine(Checkout.Root() ?? ".", "src", "ComputeBank.Api", "bin", configuration, "net10.0", "ComputeBank.Api.dll");
         return File.Exists(dll) ? dll : throw new InvalidOperationException($"The API is not built at {dll}; build the solution first.");
     }
 
