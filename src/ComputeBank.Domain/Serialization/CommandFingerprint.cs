@@ -21,19 +21,19 @@ namespace ComputeBank.Domain;
 /// </remarks>
 public static class CommandFingerprint
 {
-    private static readonly ConcurrentDictionary<Type, string> Names = new();
+    // Per command type: its wire name and the line break that ends it, as the UTF-8 the hash starts with.
+    private static readonly ConcurrentDictionary<Type, byte[]> Headers = new();
     private static readonly ConcurrentDictionary<string, byte[]> EscapedKeys = new(StringComparer.Ordinal);
 
     public static string Of(LedgerCommand command)
     {
         ArgumentNullException.ThrowIfNull(command);
         var type = command.GetType();
-        var name = Names.GetOrAdd(type, static t => t.GetCustomAttribute<CommandNameAttribute>()?.Name
-            ?? throw new ArgumentException($"{t.Name} has no [CommandName]", nameof(command)));
+        var header = Headers.GetOrAdd(type, static t => Encoding.UTF8.GetBytes((t.GetCustomAttribute<CommandNameAttribute>()?.Name
+            ?? throw new ArgumentException($"{t.Name} has no [CommandName]", nameof(command))) + "\n"));
 
         var buffer = new ArrayBufferWriter<byte>(512);
-        buffer.Write(Encoding.UTF8.GetBytes(name));
-        buffer.Write("\n"u8);
+        buffer.Write(header);
         using (var document = JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(command, type, DomainJson.Options)))
         {
             Write(document.RootElement, buffer, skipNow: true);
