@@ -190,11 +190,7 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
             }
 
             var result = await SendPendingAsync(ct);
-            await SynchronousReplication.ConfirmedAsync(_transaction.Connection!, async () =>
-            {
-                await _transaction.CommitAsync(ct);
-                return result;
-            });
+            await CommitConfirmedAsync(_transaction, ct);
             return result;
         }
         finally
@@ -226,11 +222,7 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
             await SendPendingAsync(ct);
             if (_transaction is { } transaction)
             {
-                await SynchronousReplication.ConfirmedAsync(transaction.Connection!, async () =>
-                {
-                    await transaction.CommitAsync(ct);
-                    return true;
-                });
+                await CommitConfirmedAsync(transaction, ct);
             }
         }
         finally
@@ -238,6 +230,9 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
             await FinishAsync();
         }
     }
+
+    private static Task CommitConfirmedAsync(NpgsqlTransaction transaction, CancellationToken ct) =>
+        SynchronousReplication.ConfirmedAsync(transaction.Connection!, () => transaction.CommitAsync(ct));
 
     /// <summary>Runs the inline projections, then sends appends, snapshots and enqueued statements in one batch and
     /// clears them. Does not commit.</summary>

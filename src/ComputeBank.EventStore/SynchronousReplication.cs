@@ -16,6 +16,17 @@ public static class SynchronousReplication
     /// everything before it in the WAL. For answers replayed from what an earlier, possibly unconfirmed, commit stored.</summary>
     public const string WaitForStandbyStatement = "SELECT pg_logical_emit_message(true, 'computebank', 'confirm')";
 
+    /// <summary>As <see cref="ConfirmedAsync{T}(NpgsqlConnection, Func{Task{T}})"/>, for a commit with no result.</summary>
+    public static Task ConfirmedAsync(NpgsqlConnection connection, Func<Task> commit)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        return ConfirmedAsync(connection, async () =>
+        {
+            await commit();
+            return true;
+        });
+    }
+
     /// <summary>Runs <paramref name="commit"/> on <paramref name="connection"/> and throws
     /// <see cref="ReplicationUnconfirmedException"/> if PostgreSQL said meanwhile that it stopped waiting for the standby.</summary>
     public static async Task<T> ConfirmedAsync<T>(NpgsqlConnection connection, Func<Task<T>> commit)

@@ -108,8 +108,6 @@ public sealed class DurableQueue(NpgsqlDataSource dataSource, string schema)
                 {
                     stored[reader.GetString(0)] = (reader.GetBoolean(1), reader.IsDBNull(2) ? null : reader.GetString(2));
                 }
-
-                return stored.Count;
             });
         }
 
