@@ -9,6 +9,8 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
     private const string ConcurrencySqlState = "CB409";
 
     private readonly List<PendingStream> _streams = [];
+    // The streams appended to so far: a group commit appends to thousands, so the one-append-per-stream check is a lookup.
+    private readonly HashSet<string> _appended = new(StringComparer.Ordinal);
     // Keyed by stream: the last snapshot stored for a stream in a session wins (one row per stream per statement).
     private readonly Dictionary<string, (long Version, string Type, string Data)> _snapshots = new(StringComparer.Ordinal);
     private readonly List<NpgsqlBatchCommand> _enqueued = [];
@@ -140,7 +142,7 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
             throw new ArgumentException("An append needs at least one event.", nameof(events));
         }
 
-        if (_streams.Exists(s => s.StreamId == streamId))
+        if (_appended.Contains(streamId))
         {
             throw new InvalidOperationException($"Stream '{streamId}' already has an append in this session; pass all its events in one call.");
         }
@@ -156,6 +158,7 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
             throw new ArgumentException("One metadata per event, or none.", nameof(eventMetadata));
         }
 
+        _appended.Add(streamId);
         _streams.Add(new PendingStream(streamId, aggregateType, expected.Value, events, names, eventMetadata));
     }
 
@@ -294,6 +297,7 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
             }
 
             _streams.Clear();
+            _appended.Clear();
             _snapshots.Clear();
             _enqueued.Clear();
             Telemetry.EventsAppended.Add(result.Events.Count);

@@ -7,7 +7,7 @@ namespace ComputeBank.Messaging;
 /// is not read back and deserialised again: the next load asks the store only for the events after the cached
 /// version (none, usually), under the same locks, so a write by another node is still folded in. Only states of
 /// committed transactions go in (states are immutable values); an older version never replaces a newer one. Bounded:
-/// past <see cref="Capacity"/> entries the cache starts over, which costs one full read per stream, never correctness.
+/// past <see cref="Capacity"/> entries (checked per commit) the cache starts over, which costs one full read per stream, never correctness.
 /// </summary>
 internal sealed class StateCache(int capacity)
 {
@@ -45,13 +45,15 @@ internal sealed class StateCache(int capacity)
             return;
         }
 
+        // Count takes every lock of the dictionary: checked once per commit (the bound may be passed by one commit's
+        // streams), not once per stream, which made the committers queue on those locks.
+        if (_entries.Count >= Capacity)
+        {
+            _entries.Clear();
+        }
+
         foreach (var (streamId, entry) in committed)
         {
-            if (_entries.Count >= Capacity)
-            {
-                _entries.Clear();
-            }
-
             _entries.AddOrUpdate(streamId, entry, (_, existing) => existing.Version >= entry.Version ? existing : entry);
         }
     }
