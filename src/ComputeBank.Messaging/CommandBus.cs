@@ -10,11 +10,13 @@ namespace ComputeBank.Messaging;
 /// answered after the transaction that holds it commits. Committer loops take whatever is queued (up to
 /// <see cref="CommandBusOptions.MaxBatchSize"/> commands), decide it in arrival order in memory and commit it in one
 /// transaction. Concurrency conflicts, deadlocks and lost connections are retried with exponential backoff and full
-/// jitter; they never reach the caller as an error of theirs.
+/// jitter; they never reach the caller as an error of theirs. The units of one submission (the items of a batch) stay
+/// together: one committer takes them all and commits them in order, in consecutive group commits where they do not fit
+/// in one, so a later item never overtakes an earlier one on another committer.
 /// </summary>
 public sealed partial class CommandBus : IAsyncDisposable
 {
-    private readonly Channel<WorkUnit> _queue;
+    private readonly Channel<WorkUnit[]> _queue;
     private readonly GroupCommit _groupCommit;
     private readonly CommandBusOptions _options;
     private readonly HandlerRegistry _handlers;
@@ -22,6 +24,7 @@ public sealed partial class CommandBus : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task[] _committers;
     private readonly StateCache _cache;
+    private int _queuedUnits;
 
     public CommandBus(
         EventStore.EventStore store,
@@ -36,7 +39,7 @@ public sealed partial class CommandBus : IAsyncDisposable
         _logger = logger;
         _cache = new StateCache(options.StateCacheCapacity);
         _groupCommit = new GroupCommit(store, handlers, folder, new OperationLog(store.Schema), new StreamLocks(store.Schema), [.. projections], _cache);
-        _queue = Channel.CreateBounded<WorkUnit>(new BoundedChannelOptions(Math.Max(1, options.QueueCapacity)) { SingleWriter = false });
+        _queue = Channel.CreateBounded<WorkUnit[]>(new BoundedChannelOptions(Math.Max(1, options.QueueCapacity)) { SingleWriter = false });
         // Committers must not inherit whoever resolved the bus (its trace and log scopes would leak into every commit).
         using (ExecutionContext.SuppressFlow())
         {
@@ -45,7 +48,7 @@ public sealed partial class CommandBus : IAsyncDisposable
     }
 
     /// <summary>Units (single commands or atomic batches) queued and not yet taken by a committer.</summary>
-    public int QueueDepth => _queue.Reader.Count;
+    public int QueueDepth => Volatile.Read(ref _queuedUnits);
 
     /// <summary>Sends one command; the reply comes after its transaction commits (or it was refused).</summary>
     public async Task<CommandReply> SendAsync(CommandEnvelope command, CancellationToken cancellationToken)
@@ -76,9 +79,15 @@ public sealed partial class CommandBus : IAsyncDisposable
         var units = atomic
             ? [new WorkUnit(commands, atomic: true, alone: commands.Any(c => _handlers.RunsAlone(c.Command)))]
             : commands.Select(c => new WorkUnit([c], atomic: false, alone: _handlers.RunsAlone(c.Command))).ToArray();
-        foreach (var unit in units)
+        Interlocked.Add(ref _queuedUnits, units.Length);
+        try
         {
-            await _queue.Writer.WriteAsync(unit, cancellationToken);
+            await _queue.Writer.WriteAsync(units, cancellationToken);
+        }
+        catch
+        {
+            Interlocked.Add(ref _queuedUnits, -units.Length);
+            throw;
         }
 
         var replies = new List<CommandReply>(commands.Count);
@@ -112,21 +121,60 @@ public sealed partial class CommandBus : IAsyncDisposable
                 Drain(reader, batch, ref size);
             }
 
-            if (batch.Count > 0)
+            Interlocked.Add(ref _queuedUnits, -batch.Count);
+            foreach (var group in GroupCommits(batch, _options.MaxBatchSize))
             {
-                await ExecuteWithRetriesAsync(batch);
+                await ExecuteWithRetriesAsync(group);
             }
         }
     }
 
-    private void Drain(ChannelReader<WorkUnit> reader, List<WorkUnit> batch, ref int size)
+    /// <summary>Takes whole submissions, in arrival order, until they fill a group commit (the first one always).</summary>
+    private void Drain(ChannelReader<WorkUnit[]> reader, List<WorkUnit> batch, ref int size)
     {
         while (size < _options.MaxBatchSize && reader.TryPeek(out var next)
-               && (size == 0 || (size + next.Commands.Count <= _options.MaxBatchSize && !next.Alone && !batch[0].Alone))
-               && reader.TryRead(out var unit))
+               && (size == 0 || size + Size(next) <= _options.MaxBatchSize)
+               && reader.TryRead(out var submission))
         {
-            batch.Add(unit);
+            batch.AddRange(submission);
+            size += Size(submission);
+        }
+    }
+
+    private static int Size(WorkUnit[] submission)
+    {
+        var size = 0;
+        foreach (var unit in submission)
+        {
             size += unit.Commands.Count;
+        }
+
+        return size;
+    }
+
+    /// <summary>Cuts the taken units, in order, into group commits of at most <paramref name="maxSize"/> commands (a
+    /// unit bigger than that is one group commit of its own), with every unit that runs alone in a group of its own.</summary>
+    internal static IEnumerable<IReadOnlyList<WorkUnit>> GroupCommits(IReadOnlyList<WorkUnit> units, int maxSize)
+    {
+        var group = new List<WorkUnit>();
+        var size = 0;
+        foreach (var unit in units)
+        {
+            var startsNew = group.Count > 0 && (unit.Alone || group[0].Alone || size + unit.Commands.Count > maxSize);
+            if (startsNew)
+            {
+                yield return group;
+                group = [];
+                size = 0;
+            }
+
+            group.Add(unit);
+            size += unit.Commands.Count;
+        }
+
+        if (group.Count > 0)
+        {
+            yield return group;
         }
     }
 

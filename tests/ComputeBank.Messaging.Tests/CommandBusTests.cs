@@ -51,6 +51,45 @@ public sealed class CommandBusTests(PostgresDatabase database) : IClassFixture<P
     }
 
     [Fact]
+    public async Task ABatchLargerThanAGroupCommit_WithManyCommitters_IsStillAppliedInOrder()
+    {
+        // Every move needs the add just before it: any item decided before an earlier one is refused. Three commands
+        // per group commit and four committers: the batch spans ten group commits that committers would race for.
+        await using var bus = Bus(maxBatch: 3, committers: 4);
+        for (var round = 0; round < 20; round++)
+        {
+            var (a, b) = ("a-" + Id(), "b-" + Id());
+            var commands = Enumerable.Range(0, 15)
+                .SelectMany(_ => new[] { Counters.Envelope(new Add(Id(), a, 1)), Counters.Envelope(new Move(Id(), a, b, 1)) })
+                .ToList();
+
+            var replies = await bus.SendManyAsync(commands, atomic: false, CancellationToken.None);
+
+            Assert.All(replies, r => Assert.Equal(201, r.Status));
+            Assert.Equal(0, await ValueAsync(a));
+            Assert.Equal(15, await ValueAsync(b));
+        }
+    }
+
+    [Fact]
+    public void GroupCommits_CutUnitsInOrder_AtTheSizeLimit_AndAroundUnitsThatRunAlone()
+    {
+        WorkUnitStub[] units = [new(2), new(1), new(1, alone: true), new(3), new(4), new(1)];
+
+        var groups = CommandBus.GroupCommits([.. units.Select(u => u.Unit)], maxSize: 4)
+            .Select(g => g.Select(u => Array.FindIndex(units, x => x.Unit == u)).ToArray())
+            .ToList();
+
+        Assert.Equal([[0, 1], [2], [3], [4], [5]], groups);
+    }
+
+    private sealed class WorkUnitStub(int commands, bool alone = false)
+    {
+        public WorkUnit Unit { get; } = new(
+            [.. Enumerable.Range(0, commands).Select(_ => Counters.Envelope(new Add(Id(), "c", 1)))], atomic: false, alone: alone);
+    }
+
+    [Fact]
     public async Task AtomicUnit_WithARefusal_LeavesNoTrace_ButItsNeighboursInTheBatchCommit()
     {
         await using var bus = Bus();
