@@ -134,7 +134,8 @@ internal static class BusTelemetry
             var reply = replies[i];
             var type = unit.Commands[i].CommandType;
             var result = reply.Replayed ? "replayed" : reply.Succeeded ? "accepted" : "rejected";
-            var code = CodeOf(reply);
+            // Only a refusal has a problem code; a success's body is never parsed for it.
+            var code = reply.Succeeded ? null : CodeOf(reply);
             var typeTag = new KeyValuePair<string, object?>(CommandTypeTag, type);
             var resultTag = new KeyValuePair<string, object?>(ResultTag, result);
             Handled.Add(1, typeTag, resultTag);

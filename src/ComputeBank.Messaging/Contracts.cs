@@ -1,3 +1,5 @@
+using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using ComputeBank.EventStore;
 
@@ -49,11 +51,57 @@ public sealed record StreamChange(string StreamId, string AggregateType, IReadOn
 public sealed record CommittedOperation(IReadOnlyDictionary<string, long> StreamVersions, long LastSequence, DateTimeOffset CommittedAt);
 
 /// <summary>The answer to a command: an HTTP-like status and a JSON body (a result or a problem).</summary>
-/// <param name="Status">201/200 for success, 4xx for refusals, 503 when the database could not be reached in time.</param>
-/// <param name="Body">The result or problem document.</param>
-/// <param name="Replayed">True when this is the stored answer of an earlier command with the same operation id.</param>
-public sealed record CommandReply(int Status, JsonObject Body, bool Replayed = false)
+/// <remarks>The body is kept as the UTF-8 JSON it goes out as (to the operation log, the HTTP answer, a batch's
+/// results), so an answer built on the hot path is serialised once and never turned into a node tree; <see cref="Body"/>
+/// parses it on first use for the few readers that look inside.</remarks>
+public sealed record CommandReply
 {
+    private JsonObject? _body;
+    private byte[]? _json;
+
+    /// <param name="status">201/200 for success, 4xx for refusals, 503 when the database could not be reached in time.</param>
+    /// <param name="body">The result or problem document.</param>
+    /// <param name="replayed">True when this is the stored answer of an earlier command with the same operation id.</param>
+    public CommandReply(int status, JsonObject body, bool replayed = false)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        Status = status;
+        _body = body;
+        Replayed = replayed;
+    }
+
+    private CommandReply(int status, byte[] json, bool replayed)
+    {
+        Status = status;
+        _json = json;
+        Replayed = replayed;
+    }
+
+    /// <summary>An answer whose body is already UTF-8 JSON (an object); it is not parsed unless <see cref="Body"/> is read.</summary>
+    public static CommandReply FromJson(int status, byte[] utf8Json, bool replayed = false)
+    {
+        ArgumentNullException.ThrowIfNull(utf8Json);
+        return new CommandReply(status, utf8Json, replayed);
+    }
+
+    /// <summary>201/200 for success, 4xx for refusals, 503 when the database could not be reached in time.</summary>
+    public int Status { get; init; }
+
+    /// <summary>True when this is the stored answer of an earlier command with the same operation id.</summary>
+    public bool Replayed { get; init; }
+
+    /// <summary>The result or problem document (parsed from <see cref="Json"/> on first use; treat it as read-only).</summary>
+    public JsonObject Body => _body ??= JsonNode.Parse(_json!)!.AsObject();
+
+    /// <summary>The body as UTF-8 JSON, as it is stored and sent.</summary>
+    public ReadOnlySpan<byte> Json => JsonMemory.Span;
+
+    /// <summary><see cref="Json"/> for an asynchronous write.</summary>
+    public ReadOnlyMemory<byte> JsonMemory => _json ??= JsonSerializer.SerializeToUtf8Bytes(_body!);
+
+    /// <summary>The body as a JSON string (for a <c>json</c> parameter).</summary>
+    public string JsonText => Encoding.UTF8.GetString(Json);
+
     /// <summary>Whether the command took (or had taken) effect.</summary>
     public bool Succeeded => Status is >= 200 and < 300;
 

@@ -166,7 +166,7 @@ internal sealed class GroupCommit(
         if (known.TryGetValue(envelope.OperationId, out var record))
         {
             return record.Fingerprint == envelope.Fingerprint
-                ? new Replayed(new CommandReply(record.Status, record.Response, Replayed: true))
+                ? new Replayed(CommandReply.FromJson(record.Status, record.Response, replayed: true))
                 : new Conflicting(envelope.OperationId);
         }
 

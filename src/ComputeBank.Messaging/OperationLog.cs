@@ -1,11 +1,12 @@
-using System.Text.Json.Nodes;
 using Npgsql;
 using NpgsqlTypes;
 
 namespace ComputeBank.Messaging;
 
 /// <summary>A remembered operation: its fingerprint and the answer it got.</summary>
-internal sealed record OperationRecord(string OperationId, string Fingerprint, int Status, JsonObject Response);
+/// <remarks>The answer is kept as the JSON text stored (a <c>json</c> column keeps it as written), so a replay sends the
+/// very bytes of the first answer.</remarks>
+internal sealed record OperationRecord(string OperationId, string Fingerprint, int Status, byte[] Response);
 
 /// <summary>Reads and writes the operation log (<c>operations</c> table) inside a command transaction.</summary>
 internal sealed class OperationLog(string schema)
@@ -31,7 +32,7 @@ internal sealed class OperationLog(string schema)
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var record = new OperationRecord(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), (JsonObject)JsonNode.Parse(reader.GetString(3))!);
+            var record = new OperationRecord(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), System.Text.Encoding.UTF8.GetBytes(reader.GetString(3)));
             found[record.OperationId] = record;
         }
 
@@ -46,7 +47,7 @@ internal sealed class OperationLog(string schema)
         command.Parameters.Add(TextArray(operations.Select(o => o.Envelope.CommandType)));
         command.Parameters.Add(TextArray(operations.Select(o => o.Envelope.Fingerprint)));
         command.Parameters.Add(new NpgsqlParameter { Value = operations.Select(o => o.Reply.Status).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
-        command.Parameters.Add(TextArray(operations.Select(o => o.Reply.Body.ToJsonString())));
+        command.Parameters.Add(TextArray(operations.Select(o => o.Reply.JsonText)));
         return command;
     }
 

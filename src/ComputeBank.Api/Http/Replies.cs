@@ -29,7 +29,7 @@ internal sealed class ReplyResult(CommandReply reply, string? location = null) :
         }
 
         response.ContentType = reply.Succeeded ? "application/json; charset=utf-8" : "application/problem+json; charset=utf-8";
-        await response.WriteAsync(reply.Body.ToJsonString(), httpContext.RequestAborted);
+        await response.Body.WriteAsync(reply.JsonMemory, httpContext.RequestAborted);
     }
 }
 

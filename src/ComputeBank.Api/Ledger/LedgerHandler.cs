@@ -12,7 +12,7 @@ namespace ComputeBank.Api.Ledger;
 /// to decide, and turns its decision into the HTTP-shaped reply. Business rejections are remembered (a retry with the
 /// same operation id answers the same, like TigerBeetle); validation failures are not, so a corrected request can go.
 /// </summary>
-public sealed class LedgerHandler<TCommand>(LedgerCatalogue catalogue, int successStatus, Func<TCommand, OperationOutcome, CommittedOperation, JsonObject>? body = null)
+public sealed class LedgerHandler<TCommand>(LedgerCatalogue catalogue, int successStatus, Func<TCommand, OperationOutcome, CommittedOperation, byte[]>? body = null)
     : ICommandHandler<TCommand>
     where TCommand : LedgerCommand
 {
@@ -28,7 +28,7 @@ public sealed class LedgerHandler<TCommand>(LedgerCatalogue catalogue, int succe
         {
             DomainAccepted accepted => new Messaging.Accepted(
                 [.. accepted.Changes.Select(c => new Messaging.StreamChange(c.StreamId, c.AggregateType, c.Events))],
-                committed => new CommandReply(successStatus, (body ?? OperationResults.Default)(command, accepted.Outcome, committed))),
+                committed => CommandReply.FromJson(successStatus, (body ?? OperationResults.Default)(command, accepted.Outcome, committed))),
             DomainRejected rejected => new Messaging.Rejected(RejectionReply(rejected), Remember: rejected.Code != RejectionCodes.ValidationFailed),
             var other => throw new InvalidOperationException($"Unknown decision {other.GetType().Name}"),
         };

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
 using ComputeBank.Api.Contracts;
 using ComputeBank.Domain;
 using ComputeBank.Domain.Accounts;
@@ -13,8 +12,8 @@ namespace ComputeBank.Api.Ledger;
 /// </summary>
 public static class OperationResults
 {
-    public static JsonObject Default(LedgerCommand command, OperationOutcome outcome, CommittedOperation committed) =>
-        ContractJson.ToNode(Of(outcome, committed));
+    public static byte[] Default(LedgerCommand command, OperationOutcome outcome, CommittedOperation committed) =>
+        ContractJson.ToUtf8(Of(outcome, committed));
 
     public static OperationResult Of(OperationOutcome outcome, CommittedOperation committed) => new()
     {

@@ -35,7 +35,7 @@ internal sealed class QueueOutcomes(string schema)
         command.Parameters.Add(new NpgsqlParameter { Value = final.Select(o => o.Envelope.Queued!.QueueId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter { Value = final.Select(o => o.Envelope.Queued!.LeaseToken).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
         command.Parameters.Add(new NpgsqlParameter { Value = final.Select(o => o.Reply.Status).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
-        command.Parameters.Add(new NpgsqlParameter { Value = final.Select(o => o.Reply.Body.ToJsonString()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Json });
+        command.Parameters.Add(new NpgsqlParameter { Value = final.Select(o => o.Reply.JsonText).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Json });
         return command;
     }
 }

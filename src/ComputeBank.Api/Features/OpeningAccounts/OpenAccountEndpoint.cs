@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using ComputeBank.Api.Contracts;
 using ComputeBank.Api.Http;
 using ComputeBank.Domain;
@@ -36,7 +35,7 @@ public static class OpenAccountEndpoint
         .ProducesProblems(StatusCodes.Status409Conflict, "account_exists_with_different_fields");
 
     /// <summary>The 201 body: the account as it now is, with the global sequence of its opening.</summary>
-    public static JsonObject Body(OpenAccount command, OperationOutcome outcome, Messaging.CommittedOperation committed) => ContractJson.ToNode(new AccountView
+    public static byte[] Body(OpenAccount command, OperationOutcome outcome, Messaging.CommittedOperation committed) => ContractJson.ToUtf8(new AccountView
     {
         AccountId = command.AccountId.Value,
         OwnerId = command.OwnerId,

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using ComputeBank.Api.Contracts;
 using ComputeBank.Api.Http;
 using ComputeBank.Api.Security;
 using ComputeBank.Domain;
@@ -115,22 +114,7 @@ public static class SubmitBatchEndpoint
             }
         }
 
-        return Results.Json(
-            new BatchResponse
-            {
-                Atomic = atomic,
-                Succeeded = replies.Count(r => r!.Succeeded),
-                Failed = replies.Count(r => !r!.Succeeded),
-                Results = [.. replies.Select(r => new BatchItemResult
-                {
-                    Status = r!.Status,
-                    Replayed = r.Replayed,
-                    Result = r.Succeeded ? r.Body.DeepClone().AsObject() : null,
-                    Problem = r.Succeeded ? null : r.Body.DeepClone().AsObject(),
-                })],
-            },
-            ContractJson.Options,
-            statusCode: http.Response.Headers.ContainsKey("Preference-Applied") ? StatusCodes.Status202Accepted : StatusCodes.Status200OK);
+        return new BatchResult(atomic, replies!, http.Response.Headers.ContainsKey("Preference-Applied") ? StatusCodes.Status202Accepted : StatusCodes.Status200OK);
     }
 
     private static (CommandEnvelope? Envelope, CommandReply? Problem) ReadItem(
@@ -155,5 +139,50 @@ public static class SubmitBatchEndpoint
         }
 
         return (null, CommandEndpoints.ValidationProblem(errors));
+    }
+}
+
+/// <summary>
+/// Writes a <see cref="BatchResponse"/> (the documented shape) straight to the response: each command's answer is
+/// copied as the UTF-8 JSON its reply already holds, instead of being cloned into a node tree and serialised again.
+/// The approval tests of both batch kinds pin the output to the contract.
+/// </summary>
+internal sealed class BatchResult(bool atomic, IReadOnlyList<CommandReply> replies, int statusCode) : IResult, IStatusCodeHttpResult
+{
+    private const int FlushThreshold = 32 * 1024;
+
+    public int? StatusCode => statusCode;
+
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        var response = httpContext.Response;
+        response.StatusCode = statusCode;
+        response.ContentType = "application/json; charset=utf-8";
+        var succeeded = replies.Count(r => r.Succeeded);
+        await using var writer = new Utf8JsonWriter(response.BodyWriter);
+        writer.WriteStartObject();
+        writer.WriteBoolean("atomic", atomic);
+        writer.WriteNumber("succeeded", succeeded);
+        writer.WriteNumber("failed", replies.Count - succeeded);
+        writer.WriteStartArray("results");
+        foreach (var reply in replies)
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("status", reply.Status);
+            writer.WriteBoolean("replayed", reply.Replayed);
+            writer.WritePropertyName(reply.Succeeded ? "result" : "problem");
+            writer.WriteRawValue(reply.Json, skipInputValidation: true);
+            writer.WriteEndObject();
+            if (writer.BytesPending > FlushThreshold)
+            {
+                writer.Flush();
+                await response.BodyWriter.FlushAsync(httpContext.RequestAborted);
+            }
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+        writer.Flush();
+        await response.BodyWriter.FlushAsync(httpContext.RequestAborted);
     }
 }
