@@ -372,8 +372,20 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
             }
         }
 
+        if (_streams.Count == 1 && eventCount == 1)
+        {
+            return Command(
+                store.Statements.AppendOne,
+                new NpgsqlParameter<string> { NpgsqlDbType = NpgsqlDbType.Text, TypedValue = ids[0] },
+                new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)aggregateTypes[0] ?? DBNull.Value },
+                new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint, TypedValue = expected[0] },
+                new NpgsqlParameter<string> { NpgsqlDbType = NpgsqlDbType.Text, TypedValue = types[0] },
+                new NpgsqlParameter<string> { NpgsqlDbType = NpgsqlDbType.Jsonb, TypedValue = data[0] },
+                new NpgsqlParameter<string> { NpgsqlDbType = NpgsqlDbType.Jsonb, TypedValue = metadataJson[0] });
+        }
+
         return Command(
-            _streams.Count == 1 ? store.Statements.AppendOne : store.Statements.Append,
+            _streams.Count == 1 ? store.Statements.AppendStream : store.Statements.Append,
             new NpgsqlParameter<string[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, TypedValue = ids },
             new NpgsqlParameter<string?[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, TypedValue = aggregateTypes },
             new NpgsqlParameter<long[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, TypedValue = expected },
@@ -386,8 +398,10 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
     private async Task<AppendResult> ReadAppendResultAsync(NpgsqlDataReader reader, CancellationToken ct)
     {
         await reader.ReadAsync(ct);
-        var versions = reader.GetFieldValue<long[]>(0);
-        var sequences = reader.GetFieldValue<long[]>(1);
+        // append_one answers scalars; the array functions one version per stream and one sequence per event.
+        var single = reader.GetFieldType(0) == typeof(long);
+        var versions = single ? [reader.GetInt64(0)] : reader.GetFieldValue<long[]>(0);
+        var sequences = single ? [reader.GetInt64(1)] : reader.GetFieldValue<long[]>(1);
         var timestamp = reader.GetFieldValue<DateTimeOffset>(2);
         var streamVersions = new Dictionary<string, long>(_streams.Count, StringComparer.Ordinal);
         var events = new List<AppendedEvent>(sequences.Length);

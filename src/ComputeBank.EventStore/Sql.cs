@@ -11,7 +11,10 @@ internal sealed class Sql(string schema)
     public string Append { get; } = $"SELECT versions, sequences, appended_at FROM {schema}.append_events($1, $2, $3, $4, $5, $6, $7)";
 
     // The same contract for exactly one stream, with scalar statements (see 0002_append_stream.sql).
-    public string AppendOne { get; } = $"SELECT versions, sequences, appended_at FROM {schema}.append_stream($1, $2, $3, $4, $5, $6, $7)";
+    public string AppendStream { get; } = $"SELECT versions, sequences, appended_at FROM {schema}.append_stream($1, $2, $3, $4, $5, $6, $7)";
+
+    // One event to one stream, scalar arguments and answer (see 0003_append_one.sql).
+    public string AppendOne { get; } = $"SELECT version, sequence, appended_at FROM {schema}.append_one($1, $2, $3, $4, $5, $6)";
 
     public string StoreSnapshot { get; } =
         $"""

@@ -61,6 +61,61 @@ public abstract partial class EventStoreConformance
         Assert.Equal(6, (await Store.AggregateStreamAsync<Balance>(id, TestTypes.Evolve, Ct))!.Total);
     }
 
+    // The store has three append statements: one event to one stream (append_one), several events to one stream
+    // (append_stream), several streams (append_events). Each keeps the same rules, checked here form by form.
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(1, 3)]
+    [InlineData(2, 1)]
+    [InlineData(2, 2)]
+    public async Task GivenEachAppendForm_WhenExpectedVersionsHitOrMiss_ThenTheRulesAreTheSame(int streams, int eventsPerStream)
+    {
+        var ids = Enumerable.Range(0, streams).Select(_ => NewStreamId("form")).ToArray();
+        Task<AppendResult> Append(ExpectedVersion expected) => AppendAllAsync(ids, expected, eventsPerStream);
+        var sequence = await ScalarAsync("SELECT last_value FROM {schema}.event_sequence");
+
+        var missing = await Assert.ThrowsAsync<ConcurrencyException>(() => Append(ExpectedVersion.Exactly(3)));
+        Assert.Contains(missing.StreamId, ids);
+        Assert.Equal((3L, 0L), (missing.ExpectedVersion, missing.ActualVersion));
+        Assert.Equal(sequence, await ScalarAsync("SELECT last_value FROM {schema}.event_sequence"));
+
+        var started = await Append(ExpectedVersion.NoStream);
+        Assert.All(ids, id => Assert.Equal(eventsPerStream, started.StreamVersions[id]));
+        Assert.Equal(streams * eventsPerStream, started.Events.Count);
+        Assert.Equal(started.Events.Select(e => e.Sequence).Order(), started.Events.Select(e => e.Sequence));
+        Assert.Equal("Account", await Database.ScalarAsync<string>($"SELECT aggregate_type FROM {Schema}.streams WHERE id = '{ids[0]}'", Ct));
+        sequence = await ScalarAsync("SELECT last_value FROM {schema}.event_sequence");
+
+        var again = await Assert.ThrowsAsync<ConcurrencyException>(() => Append(ExpectedVersion.NoStream));
+        Assert.Equal((0L, (long)eventsPerStream), (again.ExpectedVersion, again.ActualVersion));
+        var stale = await Assert.ThrowsAsync<ConcurrencyException>(() => Append(ExpectedVersion.Exactly(eventsPerStream + 1)));
+        Assert.Equal(eventsPerStream, stale.ActualVersion);
+        Assert.Equal(sequence, await ScalarAsync("SELECT last_value FROM {schema}.event_sequence"));
+
+        var exact = await Append(ExpectedVersion.Exactly(eventsPerStream));
+        var any = await Append(ExpectedVersion.Any);
+        Assert.All(ids, id => Assert.Equal(3 * eventsPerStream, any.StreamVersions[id]));
+        Assert.Equal(Enumerable.Range(2 * eventsPerStream + 1, eventsPerStream).Select(v => (long)v), any.Events.Where(e => e.StreamId == ids[0]).Select(e => e.Version));
+        Assert.True(any.Events[0].Sequence > exact.Events[^1].Sequence);
+        foreach (var id in ids)
+        {
+            var events = await Store.ReadStreamAsync(id, 1, Ct);
+            Assert.Equal(Enumerable.Range(1, 3 * eventsPerStream).Select(v => (long)v), events.Select(e => e.Version));
+            Assert.Empty(await Store.VerifyHashChainsAsync(Ct, id));
+        }
+    }
+
+    private async Task<AppendResult> AppendAllAsync(string[] ids, ExpectedVersion expected, int eventsPerStream)
+    {
+        await using var session = Store.OpenSession();
+        foreach (var id in ids)
+        {
+            session.Append(id, expected, [.. Enumerable.Range(1, eventsPerStream).Select(i => (object)new Deposited(i))], "Account");
+        }
+
+        return await session.SaveChangesAsync(Ct);
+    }
+
     [Fact]
     public async Task GivenSecondStreamConflicts_WhenAppendingToTwoStreams_ThenNothingIsWrittenAndNoSequenceIsTaken()
     {
