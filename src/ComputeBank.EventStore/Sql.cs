@@ -32,13 +32,16 @@ internal sealed class Sql(string schema)
 
     // One statement, so the stream row, its snapshot and its events come from one snapshot of the database. A stream
     // whose state the caller already holds at a known version ($2, $3) gets no snapshot, only the events after it.
+    // Snapshot and events are LATERAL lookups behind OFFSET 0 (which keeps the planner from flattening them): one
+    // index probe per stream. As plain joins, a group commit's load of a thousand streams was planned as a hash join
+    // over the WHOLE events table (91 ms at 200,000 events and growing with it; 8 ms this way, whatever its size).
     public string FetchForWriting { get; } =
         $"""
         SELECT s.id, s.version, s.aggregate_type, sn.version, sn.type, sn.data, {EventColumns}, k.known
         FROM {schema}.streams s
         LEFT JOIN unnest($2::text[], $3::bigint[]) AS k(id, known) ON k.id = s.id AND k.known <= s.version
-        LEFT JOIN {schema}.snapshots sn ON k.known IS NULL AND sn.stream_id = s.id AND sn.version <= s.version
-        LEFT JOIN {schema}.events e ON e.stream_id = s.id AND e.version > coalesce(k.known, sn.version, 0) AND e.version <= s.version
+        LEFT JOIN LATERAL (SELECT * FROM {schema}.snapshots sn WHERE k.known IS NULL AND sn.stream_id = s.id AND sn.version <= s.version OFFSET 0) sn ON true
+        LEFT JOIN LATERAL (SELECT * FROM {schema}.events e WHERE e.stream_id = s.id AND e.version > coalesce(k.known, sn.version, 0) AND e.version <= s.version OFFSET 0) e ON true
         WHERE s.id = ANY($1)
         ORDER BY s.id, e.version
         """;
