@@ -36,12 +36,28 @@ internal sealed class BenchOptions
     public string BusDescription => string.Create(CultureInfo.InvariantCulture,
         $"committers {Committers?.ToString(CultureInfo.InvariantCulture) ?? "default"}, window {(WindowMs is { } w ? w.ToString("0.###", CultureInfo.InvariantCulture) + " ms" : "default")}, max batch {MaxBatch?.ToString(CultureInfo.InvariantCulture) ?? "default"}");
 
+    public const string Usage =
+        "usage: dotnet run -c Release --project tests/ComputeBank.Benchmarks -- [options]\n" +
+        "  --pg <admin connection string>   default: COMPUTEBANK_TEST_PG\n" +
+        "  --seconds <s>                    load seconds per phase (20)\n" +
+        "  --baseline-seconds <s>           pgbench and raw baseline seconds (15)\n" +
+        "  --clients <n>                    single-transfer clients (64)\n" +
+        "  --batch-clients <n>              batch clients (4)\n" +
+        "  --committers <n> --window-ms <ms> --max-batch <n>   bus options passed to the API\n" +
+        "  --chart <path>                   default: docs/benchmarks/http-benchmark.svg\n" +
+        "  --api <ComputeBank.Api.dll>      measure another build (e.g. an older commit's)\n" +
+        "  --phases single,batch            which load phases run (both)\n" +
+        "  --baselines false                profiling mode: the phases alone, the API's pid printed, no ratios, no chart";
+
+    /// <summary>True when the arguments ask for the usage text.</summary>
+    public static bool WantsHelp(string[] args) => args.Any(a => a is "--help" or "-h" or "-?");
+
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();
         for (var i = 0; i < args.Length; i++)
         {
-            var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
+            var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value (--help lists the options)");
             switch (args[i])
             {
                 case "--pg": options.AdminConnectionString = value; break;
@@ -56,7 +72,7 @@ internal sealed class BenchOptions
                 case "--api": options.ApiDll = value; break;
                 case "--phases": options.Phases = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal); break;
                 case "--baselines": options.Baselines = bool.Parse(value); break;
-                default: throw new ArgumentException($"Unknown option {args[i]}");
+                default: throw new ArgumentException($"Unknown option {args[i]} (--help lists the options)");
             }
 
             i++;

@@ -20,7 +20,23 @@ using Npgsql;
 //   (bus options passed to the API), --chart <path> (docs/benchmarks/http-benchmark.svg), --batch-clients <n> (4),
 //   --clients <n> (64), --api <path to another build's ComputeBank.Api.dll>, --phases single|batch (both) and
 //   --baselines false: profiling mode, the chosen phases alone with the API's pid printed, no ratios and no chart.
-var options = BenchOptions.Parse(args);
+if (BenchOptions.WantsHelp(args))
+{
+    Console.WriteLine(BenchOptions.Usage);
+    return 0;
+}
+
+BenchOptions options;
+try
+{
+    options = BenchOptions.Parse(args);
+}
+catch (Exception e) when (e is ArgumentException or FormatException)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+
 if (options.AdminConnectionString is null)
 {
     Console.Error.WriteLine("Pass --pg <admin connection string> or set COMPUTEBANK_TEST_PG.");
