@@ -18,7 +18,8 @@ public sealed class CommandBusOptions
     /// <summary>First retry delay; it doubles per attempt, with full jitter.</summary>
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(5);
 
-    /// <summary>Most commands waiting for a committer; beyond it callers wait to enqueue (back-pressure).</summary>
+    /// <summary>Most submissions (a single command, or a batch: its items are kept together so that they commit in
+    /// order) waiting for a committer; beyond it callers wait to enqueue (back-pressure).</summary>
     public int QueueCapacity { get; set; } = 100_000;
 
     /// <summary>Committed stream states kept in memory between group commits, so a hot stream is not read back and
