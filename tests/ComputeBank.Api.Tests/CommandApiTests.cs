@@ -23,6 +23,28 @@ public sealed partial class CommandApiTests(ApiFactory factory) : IClassFixture<
     private static string Id(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 13, 60)];
 
     [Fact]
+    public async Task Answer_WithNonAsciiAndMarkup_IsTheSameBytesOnReplay_AndTheSameJsonInABatch()
+    {
+        // Answers are serialised once to UTF-8 and then copied: to the operation log, to a replay, into a batch.
+        var id = Id("acct");
+        var name = "北京算力中心 <GPU & \"H100\">";
+        var account = new { accountId = id, ownerId = "acme", kind = "provider", displayName = name };
+
+        var created = await _client.PostAsync("/api/v1/accounts", account);
+        var replayed = await _client.PostAsync("/api/v1/accounts", account);
+        var batch = await _client.PostAsync("/api/v1/commands/batch", new { commands = new object[] { new { type = "account", body = account } } });
+
+        created.ShouldBe(HttpStatusCode.Created);
+        Assert.Equal(name, (string?)created.Body!["displayName"]);
+        Assert.True(replayed.Replayed);
+        Assert.Equal(created.Text, replayed.Text);
+        var item = batch.Body!["results"]![0]!;
+        Assert.Equal(201, (int?)item["status"]);
+        Assert.True((bool?)item["replayed"]);
+        Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(created.Body, item["result"]));
+    }
+
+    [Fact]
     public async Task OpenAccount_Created_ThenSameFieldsReplays_OtherFieldsConflict()
     {
         var id = Id("acct");
