@@ -15,11 +15,7 @@ using Npgsql;
 // Usage (build the API first; the program starts its Release build):
 //   dotnet build ComputeBank.sln -c Release
 //   dotnet run -c Release --project tests/ComputeBank.Benchmarks -- [options]
-// Options: --pg <admin connection string> (default COMPUTEBANK_TEST_PG), --seconds <load seconds per phase> (20),
-//   --baseline-seconds <pgbench and raw seconds> (15), --committers <n>, --window-ms <ms>, --max-batch <n>
-//   (bus options passed to the API), --chart <path> (docs/benchmarks/http-benchmark.svg), --batch-clients <n> (4),
-//   --clients <n> (64), --api <path to another build's ComputeBank.Api.dll>, --phases single|batch (both) and
-//   --baselines false: profiling mode, the chosen phases alone with the API's pid printed, no ratios and no chart.
+// Options: `-- --help` prints them (BenchOptions.Usage, the one list of them).
 if (BenchOptions.WantsHelp(args))
 {
     Console.WriteLine(BenchOptions.Usage);
