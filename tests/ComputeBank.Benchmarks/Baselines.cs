@@ -5,7 +5,7 @@ using Npgsql;
 
 namespace ComputeBank.Benchmarks;
 
-internal sealed record PgbenchResult(double Tps, double LatencyMs);
+internal sealed record PgbenchResult(double Tps, double LatencyMs, long Transactions, CpuUsage? Cpu);
 
 /// <summary>pgbench's TPC-B-like script in a database of its own: <c>pgbench -i -s 10</c>, then 16 clients on 2 threads.</summary>
 internal static partial class Pgbench
@@ -14,8 +14,11 @@ internal static partial class Pgbench
     {
         var connection = new NpgsqlConnectionStringBuilder(await databases.CreateAsync("pgbench"));
         await RunToolAsync(connection, "-i", "-s", "10", "-q");
+        var cpuAtStart = CpuSnapshot.Take();
         var output = await RunToolAsync(connection, "-c", "16", "-j", "2", "-T", ((int)Math.Ceiling(options.BaselineSeconds)).ToString(CultureInfo.InvariantCulture));
+        var cpu = CpuUsage.Between(cpuAtStart, CpuSnapshot.Take());
         var tps = TpsLine().Match(output);
+        var processed = ProcessedLine().Match(output);
         var latency = LatencyLine().Match(output);
         if (!tps.Success)
         {
@@ -24,7 +27,9 @@ internal static partial class Pgbench
 
         return new PgbenchResult(
             double.Parse(tps.Groups[1].Value, CultureInfo.InvariantCulture),
-            latency.Success ? double.Parse(latency.Groups[1].Value, CultureInfo.InvariantCulture) : double.NaN);
+            latency.Success ? double.Parse(latency.Groups[1].Value, CultureInfo.InvariantCulture) : double.NaN,
+            processed.Success ? long.Parse(processed.Groups[1].Value, CultureInfo.InvariantCulture) : 0,
+            cpu);
     }
 
     private static async Task<string> RunToolAsync(NpgsqlConnectionStringBuilder connection, params string[] arguments)
@@ -59,11 +64,14 @@ internal static partial class Pgbench
     [GeneratedRegex(@"tps = ([0-9.]+) \(without initial connection time\)")]
     private static partial Regex TpsLine();
 
+    [GeneratedRegex(@"number of transactions actually processed: ([0-9]+)")]
+    private static partial Regex ProcessedLine();
+
     [GeneratedRegex(@"latency average = ([0-9.]+) ms")]
     private static partial Regex LatencyLine();
 }
 
-internal sealed record RawResult(double TransfersPerSecond, double P50Ms, double P99Ms);
+internal sealed record RawResult(double TransfersPerSecond, double P50Ms, double P99Ms, long Transfers, CpuUsage? Cpu);
 
 /// <summary>
 /// What PostgreSQL does for a ledger with no event store at all: 1,000 accounts; a transfer is 2 UPDATEs of balances and
@@ -99,6 +107,7 @@ internal static class RawTransfers
     {
         var latencies = new List<double>[Connections];
         var transfers = 0L;
+        var cpuAtStart = CpuSnapshot.Take();
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, Connections).Select(c => Task.Run(async () =>
         {
@@ -134,8 +143,9 @@ internal static class RawTransfers
                 Interlocked.Add(ref transfers, PerCommit);
             }
         })));
+        var cpu = CpuUsage.Between(cpuAtStart, CpuSnapshot.Take());
         var all = latencies.SelectMany(l => l).ToList();
-        return new RawResult(transfers / clock.Elapsed.TotalSeconds, Stats.Percentile(all, 0.50), Stats.Percentile(all, 0.99));
+        return new RawResult(transfers / clock.Elapsed.TotalSeconds, Stats.Percentile(all, 0.50), Stats.Percentile(all, 0.99), transfers, cpu);
     }
 
     private static (int From, int To, long Amount) Pair(Random random)

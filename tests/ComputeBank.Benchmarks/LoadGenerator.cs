@@ -26,10 +26,14 @@ internal sealed class Timeline
     public IReadOnlyList<Sample> Samples => [.. _samples];
 }
 
-internal sealed record PhaseResult(string Name, int Clients, double CommandsPerSecond, double P50Ms, double P99Ms, long Commands, long Failed, double Seconds);
+internal sealed record PhaseResult(string Name, int Clients, double CommandsPerSecond, double P50Ms, double P99Ms, long Commands, long Failed, double Seconds)
+{
+    /// <summary>CPU used during the phase by the API, PostgreSQL and the load generator (null off Linux).</summary>
+    public CpuUsage? Cpu { get; init; }
+}
 
 /// <summary>An HttpClient load generator: unique transfer ids, random pairs of funded accounts, closed loop per client.</summary>
-internal sealed class LoadGenerator(Uri baseAddress, BenchOptions options, Timeline timeline)
+internal sealed class LoadGenerator(Uri baseAddress, int apiProcessId, BenchOptions options, Timeline timeline)
 {
     private const string Period = "2026-11";
     private readonly HttpClient _http = new(new SocketsHttpHandler
@@ -66,7 +70,7 @@ internal sealed class LoadGenerator(Uri baseAddress, BenchOptions options, Timel
     /// <summary>Closed-loop single POST /api/v1/transfers from <see cref="BenchOptions.Clients"/> clients.</summary>
     public async Task<PhaseResult> SingleTransfersAsync()
     {
-        await RunAsync("warm-up", options.Clients, TimeSpan.FromSeconds(3), SingleAsync);
+        await RunAsync("warm-up", options.Clients, TimeSpan.FromSeconds(options.WarmupSeconds), SingleAsync);
         return await RunAsync("single", options.Clients, TimeSpan.FromSeconds(options.Seconds), SingleAsync);
     }
 
@@ -74,7 +78,7 @@ internal sealed class LoadGenerator(Uri baseAddress, BenchOptions options, Timel
     public async Task<PhaseResult> BatchTransfersAsync(int batchSize)
     {
         Func<Random, Task<(int, int)>> send = random => BatchAsync([.. Enumerable.Range(0, batchSize).Select(_ => RandomTransfer(random))], mustSucceed: false);
-        await RunAsync("warm-up", options.BatchClients, TimeSpan.FromSeconds(3), send);
+        await RunAsync("warm-up", options.BatchClients, TimeSpan.FromSeconds(options.WarmupSeconds), send);
         return await RunAsync("batch", options.BatchClients, TimeSpan.FromSeconds(options.Seconds), send);
     }
 
@@ -83,6 +87,7 @@ internal sealed class LoadGenerator(Uri baseAddress, BenchOptions options, Timel
         var from = timeline.Now;
         var latencies = new ConcurrentBag<double>();
         long commands = 0, failed = 0;
+        var cpuAtStart = CpuSnapshot.Take(apiProcessId);
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
         {
@@ -102,13 +107,14 @@ internal sealed class LoadGenerator(Uri baseAddress, BenchOptions options, Timel
             }
         })));
         var seconds = clock.Elapsed.TotalSeconds;
+        var cpu = CpuUsage.Between(cpuAtStart, CpuSnapshot.Take(apiProcessId));
         if (phase != "warm-up")
         {
             timeline.Phases.Add((phase, from, timeline.Now));
         }
 
         var all = latencies.ToArray();
-        return new PhaseResult(phase, clients, commands / seconds, Stats.Percentile(all, 0.5), Stats.Percentile(all, 0.99), commands, failed, seconds);
+        return new PhaseResult(phase, clients, commands / seconds, Stats.Percentile(all, 0.5), Stats.Percentile(all, 0.99), commands, failed, seconds) { Cpu = cpu };
     }
 
     private async Task<(int, int)> SingleAsync(Random random)

@@ -60,7 +60,7 @@ try
         // Profiling mode: the chosen phases alone, no baselines, so no ratios, no chart.
         await using var alone = await ApiProcess.StartAsync(apiDll, await databases.CreateAsync("api"), options);
         Console.WriteLine($"API pid {alone.ProcessId}");
-        var generator = new LoadGenerator(alone.BaseAddress, options, new Timeline());
+        var generator = new LoadGenerator(alone.BaseAddress, alone.ProcessId, options, new Timeline());
         await generator.SetUpAsync(accounts: 1000);
         foreach (var result in new[] { options.Phases.Contains("single") ? await generator.SingleTransfersAsync() : null, options.Phases.Contains("batch") ? await generator.BatchTransfersAsync(batchSize: 1000) : null })
         {
@@ -68,6 +68,10 @@ try
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{result.Name}: {result.Clients} clients, {result.CommandsPerSecond:N0} commands/s, p50 {result.P50Ms:0.0} ms, p99 {result.P99Ms:0.0} ms, {result.Failed} failed"));
+                if (CpuReport.Line(result.Name, "command", result.Commands, result.Cpu, "API", "load generator") is { } cpuLine)
+                {
+                    Console.WriteLine(cpuLine);
+                }
             }
         }
 
@@ -86,7 +90,7 @@ try
     PhaseResult batch;
     await using (var api = await ApiProcess.StartAsync(apiDll, await databases.CreateAsync("api"), options))
     {
-        var load = new LoadGenerator(api.BaseAddress, options, timeline);
+        var load = new LoadGenerator(api.BaseAddress, api.ProcessId, options, timeline);
         await load.SetUpAsync(accounts: 1000);
         single = await load.SingleTransfersAsync();
         batch = await load.BatchTransfersAsync(batchSize: 1000);

@@ -30,6 +30,27 @@ internal sealed class Report(PgbenchResult pgbench, RawResult raw, PhaseResult s
             $"{"single POST /transfers",-34} {single.Clients,7} {single.CommandsPerSecond,11:N0} {single.P50Ms,8:0.0} {single.P99Ms,8:0.0} {single.Failed,7}  {SingleRatio:0.00}x pgbench tps (target >= 2x, p99 < 50 ms): {(SingleMet ? "met" : "NOT met")}");
         yield return string.Create(CultureInfo.InvariantCulture,
             $"{"batch endpoint, 1,000 transfers",-34} {batch.Clients,7} {batch.CommandsPerSecond,11:N0} {batch.P50Ms,8:0.0} {batch.P99Ms,8:0.0} {batch.Failed,7}  {BatchRatio:0.00}x raw 50/commit (target >= 0.5x and >= 20,000/s): {(BatchMet ? "met" : "NOT met")}");
+
+        // Where the CPU goes per unit of work, and what a target leaves per command: on a machine this small every
+        // part (API, PostgreSQL, load generator) shares the same cores, so the cost per command bounds the rate.
+        var cpuLines = new[]
+        {
+            CpuReport.Line("pgbench TPC-B", "transaction", pgbench.Transactions, pgbench.Cpu, null, null, "pgbench"),
+            CpuReport.Line("raw 50/commit", "transfer", raw.Transfers, raw.Cpu, null, "client"),
+            CpuReport.Line("single", "command", single.Commands, single.Cpu, "API", "load generator"),
+            CpuReport.Line("batch", "command", batch.Commands, batch.Cpu, "API", "load generator"),
+        }.OfType<string>().ToList();
+        if (cpuLines.Count > 0)
+        {
+            yield return "";
+            foreach (var line in cpuLines)
+            {
+                yield return line;
+            }
+
+            yield return CpuReport.Budget("single command", 2 * pgbench.Tps);
+            yield return CpuReport.Budget("batched transfer", Math.Max(0.5 * raw.TransfersPerSecond, 20_000));
+        }
     }
 
     public void Print(TextWriter output)
