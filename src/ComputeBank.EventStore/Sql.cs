@@ -24,9 +24,11 @@ internal sealed class Sql(string schema)
         WHERE t.version < excluded.version
         """;
 
-    public string LockForUpdate { get; } = $"SELECT id FROM {schema}.streams WHERE id = ANY($1) ORDER BY id FOR UPDATE";
+    // Streams are joined from unnest($1) here and in FetchForWriting rather than matched with "s.id = ANY($1)": in a
+    // prepared statement's generic plan that filter compares every stream row with the whole array.
+    public string LockForUpdate { get; } = $"SELECT s.id FROM unnest($1::text[]) AS w(id) JOIN {schema}.streams s ON s.id = w.id ORDER BY s.id FOR UPDATE OF s";
 
-    public string LockForShare { get; } = $"SELECT id FROM {schema}.streams WHERE id = ANY($1) ORDER BY id FOR SHARE";
+    public string LockForShare { get; } = $"SELECT s.id FROM unnest($1::text[]) AS w(id) JOIN {schema}.streams s ON s.id = w.id ORDER BY s.id FOR SHARE OF s";
 
     public const string SetLockTimeout = "SELECT set_config('lock_timeout', $1, true)";
 
@@ -38,11 +40,11 @@ internal sealed class Sql(string schema)
     public string FetchForWriting { get; } =
         $"""
         SELECT s.id, s.version, s.aggregate_type, sn.version, sn.type, sn.data, {EventColumns}, k.known
-        FROM {schema}.streams s
+        FROM unnest($1::text[]) AS w(id)
+        JOIN {schema}.streams s ON s.id = w.id
         LEFT JOIN unnest($2::text[], $3::bigint[]) AS k(id, known) ON k.id = s.id AND k.known <= s.version
         LEFT JOIN LATERAL (SELECT * FROM {schema}.snapshots sn WHERE k.known IS NULL AND sn.stream_id = s.id AND sn.version <= s.version OFFSET 0) sn ON true
         LEFT JOIN LATERAL (SELECT * FROM {schema}.events e WHERE e.stream_id = s.id AND e.version > coalesce(k.known, sn.version, 0) AND e.version <= s.version OFFSET 0) e ON true
-        WHERE s.id = ANY($1)
         ORDER BY s.id, e.version
         """;
 

@@ -19,8 +19,11 @@ public sealed class AccountBucketsProjection(string schema) : IStateProjection
         "SET posted = excluded.posted, pending = excluded.pending, version = excluded.version";
 
     // A bucket that went back to zero leaves the account's state; its row goes too (a missing row reads as zero).
+    // The accounts are joined from unnest rather than matched with "= ANY($1)": in the prepared statement's generic
+    // plan that filter tests every row of the table against the whole array (1.6 ms for 40 accounts among 1,000; the
+    // join 0.5 ms, and an index probe per account once the table is large).
     private readonly string _deleteVanished =
-        $"DELETE FROM {schema}.account_buckets b WHERE b.account_id = ANY($1) AND NOT EXISTS (" +
+        $"DELETE FROM {schema}.account_buckets b USING unnest($1::text[]) AS a(id) WHERE b.account_id = a.id AND NOT EXISTS (" +
         "SELECT 1 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(account_id, resource_class, region, period) " +
         "WHERE u.account_id = b.account_id AND u.resource_class = b.resource_class AND u.region = b.region AND u.period = b.period)";
 
