@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using ComputeBank.Benchmarks;
 using ComputeBank.EventStore;
 using Npgsql;
 using NpgsqlTypes;
@@ -38,7 +39,7 @@ try
     await bench.SetUpAsync();
     Console.WriteLine($"PostgreSQL {await bench.ServerVersionAsync()}, {Environment.ProcessorCount} cores; medians of 5 alternating {seconds:0.#} s runs per side");
     Console.WriteLine();
-    Console.WriteLine($"{"scenario",-44} {"raw events/s",14} {"store events/s",15} {"store/raw",10}");
+    Console.WriteLine($"{"scenario",-44} {"raw events/s",14} {"store events/s",15} {"store/raw",10}   CPU per event, PostgreSQL + this process (raw / store)");
 
     await bench.CompareAsync("(a) 1 event/tx, 8 writers", writers: 8, batch: 1);
     await bench.CompareAsync("(b) 100 events/tx, 4 writers", writers: 4, batch: 100);
@@ -95,8 +96,8 @@ internal sealed class Bench(string connectionString, TimeSpan duration)
     {
         await MeasureAsync(writers, batch, RawAsync, TimeSpan.FromSeconds(1));
         await MeasureAsync(writers, batch, StoreAsync, TimeSpan.FromSeconds(1));
-        var raw = new List<double>();
-        var store = new List<double>();
+        var raw = new List<Run>();
+        var store = new List<Run>();
         for (var round = 0; round < Rounds; round++)
         {
             raw.Add(await MeasureAsync(writers, batch, RawAsync, duration));
@@ -105,14 +106,31 @@ internal sealed class Bench(string connectionString, TimeSpan duration)
 
         var rawMedian = Median(raw);
         var storeMedian = Median(store);
-        Console.WriteLine($"{name,-44} {rawMedian,14:N0} {storeMedian,15:N0} {storeMedian / rawMedian,9:0.00}x");
+        Console.WriteLine($"{name,-44} {rawMedian,14:N0} {storeMedian,15:N0} {storeMedian / rawMedian,9:0.00}x   {CpuPerEvent(raw)} / {CpuPerEvent(store)}");
     }
 
-    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+    private static double Median(List<Run> runs) => runs.Select(r => r.EventsPerSecond).Order().ElementAt(runs.Count / 2);
 
-    private static async Task<double> MeasureAsync(int writers, int batch, Func<string, int, int, Task> write, TimeSpan length)
+    // Over all rounds of one side: when the server is the bottleneck, the throughput ratio follows the ratio of these.
+    private static string CpuPerEvent(List<Run> runs)
+    {
+        var events = runs.Sum(r => r.Events);
+        if (runs.Any(r => r.Cpu?.Postgres is null) || events == 0)
+        {
+            return "n/a";
+        }
+
+        var postgres = runs.Sum(r => r.Cpu!.Postgres!.Value) * 1e6 / events;
+        var client = runs.Sum(r => r.Cpu!.Self) * 1e6 / events;
+        return FormattableString.Invariant($"{postgres:0.0} + {client:0.0} us");
+    }
+
+    private sealed record Run(double EventsPerSecond, long Events, CpuUsage? Cpu);
+
+    private static async Task<Run> MeasureAsync(int writers, int batch, Func<string, int, int, Task> write, TimeSpan length)
     {
         var events = 0L;
+        var cpuAtStart = CpuSnapshot.Take();
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
         {
@@ -123,7 +141,8 @@ internal sealed class Bench(string connectionString, TimeSpan duration)
                 Interlocked.Add(ref events, batch);
             }
         })));
-        return events / clock.Elapsed.TotalSeconds;
+        var seconds = clock.Elapsed.TotalSeconds;
+        return new Run(events / seconds, events, CpuUsage.Between(cpuAtStart, CpuSnapshot.Take()));
     }
 
     // One event per transaction appends to the writer's own stream (version = round + 1); a batch starts
