@@ -12,7 +12,9 @@ namespace ComputeBank.Messaging;
 /// transaction. Concurrency conflicts, deadlocks and lost connections are retried with exponential backoff and full
 /// jitter; they never reach the caller as an error of theirs. The units of one submission (the items of a batch) stay
 /// together: one committer takes them all and commits them in order, in consecutive group commits where they do not fit
-/// in one, so a later item never overtakes an earlier one on another committer.
+/// in one, so a later item never overtakes an earlier one on another committer. Committers take submissions whose
+/// streams no other committer of the node has in flight (<see cref="CommitScheduler"/>), so that they commit side by
+/// side instead of queueing on each other's stream locks.
 /// </summary>
 public sealed partial class CommandBus : IAsyncDisposable
 {
@@ -24,6 +26,8 @@ public sealed partial class CommandBus : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task[] _committers;
     private readonly StateCache _cache;
+    private readonly CommitScheduler _scheduler = new();
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _queuedUnits;
 
     public CommandBus(
@@ -77,8 +81,8 @@ public sealed partial class CommandBus : IAsyncDisposable
         }
 
         var units = atomic
-            ? [new WorkUnit(commands, atomic: true, alone: commands.Any(c => _handlers.RunsAlone(c.Command)))]
-            : commands.Select(c => new WorkUnit([c], atomic: false, alone: _handlers.RunsAlone(c.Command))).ToArray();
+            ? [new WorkUnit(commands, atomic: true, alone: commands.Any(c => _handlers.RunsAlone(c.Command)), ClaimsOf(commands))]
+            : commands.Select(c => new WorkUnit([c], atomic: false, alone: _handlers.RunsAlone(c.Command), ClaimsOf([c]))).ToArray();
         Interlocked.Add(ref _queuedUnits, units.Length);
         try
         {
@@ -89,6 +93,8 @@ public sealed partial class CommandBus : IAsyncDisposable
             Interlocked.Add(ref _queuedUnits, -units.Length);
             throw;
         }
+
+        Signal();
 
         var replies = new List<CommandReply>(commands.Count);
         foreach (var unit in units)
@@ -103,53 +109,123 @@ public sealed partial class CommandBus : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
+        Signal();
         await Task.WhenAll(_committers);
         _stopping.Dispose();
     }
 
     private async Task CommitLoopAsync()
     {
-        var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync())
+        while (await TakeAsync() is { } taken)
         {
-            var batch = new List<WorkUnit>();
-            var size = 0;
-            Drain(reader, batch, ref size);
-            if (_options.Window > TimeSpan.Zero && size < _options.MaxBatchSize)
+            try
             {
+                foreach (var group in GroupCommits(taken.Units, _options.MaxBatchSize))
+                {
+                    await ExecuteWithRetriesAsync(group);
+                }
+            }
+            finally
+            {
+                lock (_scheduler)
+                {
+                    _scheduler.Release(taken);
+                }
+
+                Signal();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits until this committer can take submissions (whole ones, in arrival order, on streams no other committer of
+    /// this node has in flight) and takes them; null once the bus is disposed and everything queued is done.
+    /// </summary>
+    private async Task<CommitScheduler.Taken?> TakeAsync()
+    {
+        var lingered = _options.Window <= TimeSpan.Zero;
+        while (true)
+        {
+            Task changed;
+            lock (_scheduler)
+            {
+                // The queue stays the bound on what callers may submit: only a few group commits' worth leave it early.
+                while (_scheduler.PendingCommands < 2 * _options.MaxBatchSize * Math.Max(1, _options.Committers) && _queue.Reader.TryRead(out var submission))
+                {
+                    _scheduler.Add(submission);
+                }
+
+                if (_scheduler.HasPending && (lingered || _scheduler.PendingCommands >= _options.MaxBatchSize))
+                {
+                    if (_scheduler.TryTake(_options.MaxBatchSize) is { } taken)
+                    {
+                        Interlocked.Add(ref _queuedUnits, -taken.Units.Count);
+                        return taken;
+                    }
+                }
+                else if (!_scheduler.HasPending && _queue.Reader.Completion.IsCompleted)
+                {
+                    return null;
+                }
+
+                changed = _changed.Task;
+            }
+
+            if (!lingered && _scheduler.HasPending)
+            {
+                // Linger once for more commands to share the group commit.
                 await Task.Delay(_options.Window);
-                Drain(reader, batch, ref size);
+                lingered = true;
+                continue;
             }
 
-            Interlocked.Add(ref _queuedUnits, -batch.Count);
-            foreach (var group in GroupCommits(batch, _options.MaxBatchSize))
+            await changed;
+        }
+    }
+
+    /// <summary>Wakes the committers: something was queued or released, or the bus is closing.</summary>
+    private void Signal()
+    {
+        TaskCompletionSource woken;
+        lock (_scheduler)
+        {
+            woken = _changed;
+            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        woken.TrySetResult();
+    }
+
+    /// <summary>The streams <paramref name="commands"/> ask for in their first load round, and how they lock them.</summary>
+    private Dictionary<string, LockMode> ClaimsOf(IReadOnlyList<CommandEnvelope> commands)
+    {
+        var claims = new Dictionary<string, LockMode>(StringComparer.Ordinal);
+        var nothingLoaded = new Dictionary<string, object?>(StringComparer.Ordinal);
+        foreach (var envelope in commands)
+        {
+            var handler = _handlers.For(envelope.Command);
+            IReadOnlyCollection<string> streams;
+            try
             {
-                await ExecuteWithRetriesAsync(group);
+                streams = handler.StreamsToLoad(envelope.Command, nothingLoaded);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Claims only steer the scheduling; the group commit asks again and answers the failure.
+                continue;
+            }
+
+            foreach (var id in streams)
+            {
+                var mode = handler.LockFor(envelope.Command, id);
+                if (!claims.TryGetValue(id, out var existing) || StreamSlots.Stronger(mode, existing))
+                {
+                    claims[id] = mode;
+                }
             }
         }
-    }
 
-    /// <summary>Takes whole submissions, in arrival order, until they fill a group commit (the first one always).</summary>
-    private void Drain(ChannelReader<WorkUnit[]> reader, List<WorkUnit> batch, ref int size)
-    {
-        while (size < _options.MaxBatchSize && reader.TryPeek(out var next)
-               && (size == 0 || size + Size(next) <= _options.MaxBatchSize)
-               && reader.TryRead(out var submission))
-        {
-            batch.AddRange(submission);
-            size += Size(submission);
-        }
-    }
-
-    private static int Size(WorkUnit[] submission)
-    {
-        var size = 0;
-        foreach (var unit in submission)
-        {
-            size += unit.Commands.Count;
-        }
-
-        return size;
+        return claims;
     }
 
     /// <summary>Cuts the taken units, in order, into group commits of at most <paramref name="maxSize"/> commands (a

@@ -6,12 +6,16 @@ namespace ComputeBank.Messaging;
 /// batch (one unit whose commands all take effect or none does).</summary>
 internal sealed class WorkUnit
 {
-    public WorkUnit(IReadOnlyList<CommandEnvelope> commands, bool atomic, bool alone)
+    public WorkUnit(IReadOnlyList<CommandEnvelope> commands, bool atomic, bool alone, IReadOnlyDictionary<string, LockMode>? claims = null)
     {
         (Commands, Spans) = BusTelemetry.StartHandling(commands);
         Atomic = atomic;
         Alone = alone;
+        Claims = claims ?? new Dictionary<string, LockMode>();
     }
+
+    /// <summary>The streams its commands ask for in their first load round, with the lock each takes (see <see cref="CommitScheduler"/>).</summary>
+    public IReadOnlyDictionary<string, LockMode> Claims { get; }
 
     /// <summary>Runs in a transaction of its own (see <see cref="ICommandHandler{TCommand}.RunsAlone"/>).</summary>
     public bool Alone { get; }

@@ -38,7 +38,7 @@ internal sealed class StreamSlots(IEventSession session, IStreamFolder folder, H
                 {
                     var mode = handler.LockFor(envelope.Command, id);
                     var held = _slots.TryGetValue(id, out var slot) ? slot.Lock : LockMode.None;
-                    if (mode > held && (!wanted.TryGetValue(id, out var already) || mode > already))
+                    if (Stronger(mode, held) && (!wanted.TryGetValue(id, out var already) || Stronger(mode, already)))
                     {
                         wanted[id] = mode;
                     }
@@ -76,6 +76,18 @@ internal sealed class StreamSlots(IEventSession session, IStreamFolder folder, H
 
         throw new InvalidOperationException($"The handlers kept asking for new streams after {MaxLoadRounds} rounds.");
     }
+
+    /// <summary>Whether <paramref name="mode"/> locks more than <paramref name="than"/>: none, then shared, then exclusive
+    /// (the enum's order is not that: a shared lock held must still be raised to exclusive for a later writer).</summary>
+    internal static bool Stronger(LockMode mode, LockMode than) => Strength(mode) > Strength(than);
+
+    private static int Strength(LockMode mode) => mode switch
+    {
+        LockMode.None => 0,
+        LockMode.Shared => 1,
+        LockMode.Exclusive => 2,
+        _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, null),
+    };
 
     /// <summary>Applies accepted events to the in-memory states; returns, per stream, the version after this command.</summary>
     public Dictionary<string, long> Apply(IReadOnlyList<StreamChange> changes, CommandEnvelope envelope)
