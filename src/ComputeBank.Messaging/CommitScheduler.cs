@@ -41,10 +41,9 @@ internal sealed class CommitScheduler
         List<Submission>? taken = null;
         Dictionary<string, LockMode>? skipped = null;
         var size = 0;
-        for (var i = 0; i < _pending.Count && size < maxSize;)
+        foreach (var submission in _pending)
         {
-            var submission = _pending[i];
-            if (size > 0 && size + submission.Size > maxSize)
+            if (size >= maxSize || (size > 0 && size + submission.Size > maxSize))
             {
                 break;
             }
@@ -53,11 +52,10 @@ internal sealed class CommitScheduler
             {
                 skipped ??= new Dictionary<string, LockMode>(StringComparer.Ordinal);
                 Merge(skipped, submission.Claims);
-                i++;
                 continue;
             }
 
-            _pending.RemoveAt(i);
+            submission.Taken = true;
             (taken ??= []).Add(submission);
             size += submission.Size;
         }
@@ -67,6 +65,8 @@ internal sealed class CommitScheduler
             return null;
         }
 
+        // One pass: removing each taken submission where it stood would shift the list once per submission.
+        _pending.RemoveAll(s => s.Taken);
         _pendingCommands -= size;
         var claims = new Dictionary<string, LockMode>(StringComparer.Ordinal);
         foreach (var submission in taken)
@@ -163,5 +163,7 @@ internal sealed class CommitScheduler
         public int Size { get; }
 
         public IReadOnlyDictionary<string, LockMode> Claims { get; }
+
+        public bool Taken { get; set; }
     }
 }
