@@ -72,6 +72,27 @@ public sealed class CommandBusTests(PostgresDatabase database) : IClassFixture<P
     }
 
     [Fact]
+    public async Task CommandsOnOneStream_FromConcurrentCallers_CommitInTheOrderTheyWereQueued_AcrossCommitters()
+    {
+        // Four committers, two commands per group commit, three counters: commands on other counters may pass each
+        // other, but one counter's commands are taken in queue order, so its events carry the amounts 1, 2, 3, ...
+        await using var bus = Bus(maxBatch: 2, committers: 4);
+        var counters = Enumerable.Range(0, 3).Select(i => $"o{i}-" + Id()).ToArray();
+        var sends = new List<Task<CommandReply>>();
+        for (var i = 0; i < 300; i++)
+        {
+            sends.Add(bus.SendAsync(Counters.Envelope(new Add(Id(), counters[i % 3], (i / 3) + 1)), CancellationToken.None));
+        }
+
+        Assert.All(await Task.WhenAll(sends), r => Assert.Equal(201, r.Status));
+        foreach (var counter in counters)
+        {
+            var amounts = (await _store.ReadStreamAsync(counter, 0, CancellationToken.None)).Select(e => ((Added)e.Data).Amount);
+            Assert.Equal(Enumerable.Range(1, 100).Select(a => (long)a), amounts);
+        }
+    }
+
+    [Fact]
     public void GroupCommits_CutUnitsInOrder_AtTheSizeLimit_AndAroundUnitsThatRunAlone()
     {
         WorkUnitStub[] units = [new(2), new(1), new(1, alone: true), new(3), new(4), new(1)];
