@@ -217,11 +217,7 @@ public sealed partial class CommandBus : IAsyncDisposable
 
             foreach (var id in streams)
             {
-                var mode = handler.LockFor(envelope.Command, id);
-                if (!claims.TryGetValue(id, out var existing) || StreamSlots.Stronger(mode, existing))
-                {
-                    claims[id] = mode;
-                }
+                CommitScheduler.Claim(claims, id, handler.LockFor(envelope.Command, id));
             }
         }
 

@@ -131,10 +131,16 @@ internal sealed class CommitScheduler
     {
         foreach (var (id, mode) in claims)
         {
-            if (!into.TryGetValue(id, out var existing) || StreamSlots.Stronger(mode, existing))
-            {
-                into[id] = mode;
-            }
+            Claim(into, id, mode);
+        }
+    }
+
+    /// <summary>Adds a claim on <paramref name="id"/>; of two claims on one stream the stronger lock stays.</summary>
+    public static void Claim(Dictionary<string, LockMode> claims, string id, LockMode mode)
+    {
+        if (!claims.TryGetValue(id, out var existing) || StreamSlots.Stronger(mode, existing))
+        {
+            claims[id] = mode;
         }
     }
 
