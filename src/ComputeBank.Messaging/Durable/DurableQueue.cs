@@ -50,7 +50,7 @@ public sealed class DurableQueue(NpgsqlDataSource dataSource, string schema)
     private readonly string _find =
         "SELECT q.status, q.command_type, q.http_status, q.response::text, q.attempts, q.submitted_at, q.finished_at, q.last_error, " +
         $"(SELECT max(d.id) FROM {schema}.dead_letters d WHERE d.operation_id = $1 AND d.replayed_at IS NULL), " +
-        "o.status, o.response::text, o.command_type, o.recorded_at " +
+        "o.status, o.response::text, o.command_type, o.recorded_at, q.body::text, q.user_id " +
         $"FROM (SELECT 1) AS one LEFT JOIN {schema}.command_queue q ON q.operation_id = $1 " +
         $"LEFT JOIN {schema}.operations o ON o.operation_id = $1";
 
@@ -223,7 +223,11 @@ public sealed class DurableQueue(NpgsqlDataSource dataSource, string schema)
                 queued == "dead" ? "failed" : queued,
                 reader.GetString(1), httpStatus, response, reader.GetInt32(4),
                 reader.GetFieldValue<DateTimeOffset>(5), reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6),
-                reader.IsDBNull(7) ? null : reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetInt64(8));
+                reader.IsDBNull(7) ? null : reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetInt64(8))
+            {
+                Body = (JsonObject?)JsonNode.Parse(reader.GetString(13)),
+                UserId = reader.IsDBNull(14) ? null : reader.GetString(14),
+            };
         }
 
         if (!reader.IsDBNull(9))

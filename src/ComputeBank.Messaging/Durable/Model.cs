@@ -41,7 +41,14 @@ public sealed record QueuedCommand(
 /// <param name="DeadLetterId">The dead letter it lies in, when it failed for good after its retries.</param>
 public sealed record OperationStatus(
     string OperationId, string Status, string? CommandType, int? HttpStatus, JsonObject? Response, int Attempts,
-    DateTimeOffset? SubmittedAt, DateTimeOffset? FinishedAt, string? LastError, long? DeadLetterId);
+    DateTimeOffset? SubmittedAt, DateTimeOffset? FinishedAt, string? LastError, long? DeadLetterId)
+{
+    /// <summary>The queued command's body (absent when only the operation log knows the operation).</summary>
+    public JsonObject? Body { get; init; }
+
+    /// <summary>Who queued it (absent when only the operation log knows the operation).</summary>
+    public string? UserId { get; init; }
+}
 
 /// <summary>A command that failed more often than the error policy allows.</summary>
 public sealed record DeadLetter(

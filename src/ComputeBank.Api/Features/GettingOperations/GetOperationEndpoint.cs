@@ -16,16 +16,16 @@ public static class GetOperationEndpoint
             .RequireAuthorization(Security.Policies.Reader)
             .WithTags("Queries")
             .WithSummary("Get the status of an operation")
-            .WithDescription("{status: pending|succeeded|failed, result | problem} of an asynchronously submitted command (or of any command the operation log remembers).")
+            .WithDescription("{status: pending|succeeded|failed, result | problem} of an asynchronously submitted command (or of any command the operation log remembers). Auditors and operators read every operation; a provider or consumer reads one that acted on or touched an account of its own, with the result cut to its own accounts; any other id answers 404 as if it were unknown.")
             .ProducesProblems(404, "operation_not_found")
             .Produces<JsonObject>();
 
-    private static async Task<IResult> GetAsync(string operationId, DurableQueue queue, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(string operationId, DurableQueue queue, HttpContext http, CancellationToken cancellationToken)
     {
         var status = await queue.FindAsync(operationId, cancellationToken);
         if (status is null)
         {
-            return Problems.NotFound("operation_not_found", $"No operation '{operationId}' was submitted.");
+            return NotFound(operationId);
         }
 
         var body = new JsonObject
@@ -53,6 +53,11 @@ public static class GetOperationEndpoint
             body["deadLetterId"] = deadLetter;
         }
 
-        return Results.Json(body);
+        var visible = await OperationVisibility.ForCallerAsync(body, status, http.User, http.RequestServices, cancellationToken);
+        return visible is null ? NotFound(operationId) : Results.Json(visible);
     }
+
+    /// <summary>The one answer for an unknown operation and for one the caller may not see.</summary>
+    private static IResult NotFound(string operationId) =>
+        Problems.NotFound("operation_not_found", $"No operation '{operationId}' is known to this caller.");
 }
