@@ -54,6 +54,28 @@ public sealed class ConcurrencyAndBatchTests(ApiFactory factory) : IClassFixture
     }
 
     [Fact]
+    public async Task FortyParallelWithdrawals_OnCreditInEightBuckets_DrawNoMoreThanTheLimitInAll()
+    {
+        var consumer = Id("cons");
+        (await _client.OpenAsync(consumer)).ShouldBe(HttpStatusCode.Created);
+        (await _client.PutAsync($"/api/v1/accounts/{consumer}/credit-limits/gpu.h100", new { hours = "5" })).ShouldBe(HttpStatusCode.OK);
+        string[] regions = ["beijing", "xiongan", "tianjin", "shanghai"];
+        string[] periods = [LedgerClient.Period, "2026-12"];
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => _client.PostAsync("/api/v1/withdrawals", new
+        {
+            withdrawalId = Id($"wd{i}"), accountId = consumer, resourceClass = "gpu.h100", region = regions[i % 4], period = periods[i / 4 % 2], hours = "1",
+        })));
+
+        Assert.Equal(5, answers.Count(a => a.Status == HttpStatusCode.Created));
+        Assert.Equal(35, answers.Count(a => a.Status == (HttpStatusCode)422 && a.Code == "insufficient_credits"));
+        Assert.Equal(-5000L, await factory.Database.ScalarAsync<long>(
+            $"SELECT coalesce(sum(posted - pending), 0)::bigint FROM cb.account_buckets WHERE account_id = '{consumer}'"));
+        var account = await _client.GetAsync($"/api/v1/accounts/{consumer}");
+        Assert.All(account.Body!["balances"]!.AsArray(), b => Assert.Equal("0.000", (string)b!["available"]!));
+    }
+
+    [Fact]
     public async Task ParallelTransfersBothWays_NeverLoseOrCreateCredits()
     {
         var (provider, a, b) = (Id("prov"), Id("a"), Id("b"));

@@ -37,11 +37,46 @@ public sealed record AccountState(
 
     public BucketBalance Balance(Bucket bucket) => Balances.GetValueOrDefault(bucket) ?? BucketBalance.Empty;
 
-    /// <summary>posted − pending + credit limit (checked arithmetic).</summary>
-    public Hours Available(Bucket bucket)
+    /// <summary>posted − pending of one bucket: what the account has there of its own (negative: credit drawn there).</summary>
+    public Hours Net(Bucket bucket)
     {
         var balance = Balance(bucket);
-        return balance.Posted - balance.Pending + CreditLimit(bucket.ResourceClass);
+        return balance.Posted - balance.Pending;
+    }
+
+    /// <summary>
+    /// The credit drawn in a resource class: the negative nets of every bucket of that class (every region and period)
+    /// added up, as a positive amount. The credit limit bounds this total, not each bucket.
+    /// </summary>
+    public Hours CreditUsed(ResourceClass resourceClass)
+    {
+        var used = Hours.Zero;
+        foreach (var (bucket, balance) in Balances)
+        {
+            if (bucket.ResourceClass == resourceClass && balance.Posted < balance.Pending)
+            {
+                used += balance.Pending - balance.Posted;
+            }
+        }
+
+        return used;
+    }
+
+    /// <summary>
+    /// What a debit or hold may take from <paramref name="bucket"/>: its net plus the credit of its class not drawn in the
+    /// account's other buckets (checked arithmetic). Without a credit limit that is the net.
+    /// </summary>
+    public Hours Available(Bucket bucket)
+    {
+        var net = Net(bucket);
+        var limit = CreditLimit(bucket.ResourceClass);
+        if (limit.IsZero)
+        {
+            return net;
+        }
+
+        var usedElsewhere = CreditUsed(bucket.ResourceClass) - (net.IsNegative ? -net : Hours.Zero);
+        return net + limit - usedElsewhere;
     }
 
     [JsonIgnore]

@@ -7,9 +7,9 @@ public static partial class Ledger
     private static Decision Opening(OpenAccount c, Session s)
     {
         var errors = new FieldErrors(s.Catalogue).Text(c.OwnerId, "ownerId", 128, required: true).Text(c.DisplayName, "displayName", 200);
-        if (s.Catalogue.IsSystemAccount(c.AccountId))
+        if (s.Catalogue.IsSystemAccount(c.AccountId) || LedgerCatalogue.IsReservedAccountId(c.AccountId))
         {
-            errors.Add("accountId", $"'{c.AccountId}' is reserved for a system account");
+            errors.Add("accountId", $"'{c.AccountId}' is reserved: ids starting with '{LedgerCatalogue.ReservedAccountPrefix}' belong to the bank's system accounts");
         }
 
         if (!Enum.IsDefined(c.Kind))
@@ -79,11 +79,10 @@ public static partial class Ledger
             return s.Accept();
         }
 
-        var lowered = account with { CreditLimits = account.CreditLimits.SetItem(c.ResourceClass, c.Limit) };
-        var short_ = account.Balances.Keys.FirstOrDefault(b => b.ResourceClass == c.ResourceClass && lowered.Available(b).IsNegative);
-        if (short_ is not null)
+        if (account.CreditUsed(c.ResourceClass) is var used && used > c.Limit)
         {
-            return Reject(RejectionCodes.InsufficientCredits, $"bucket {short_} would have negative available credits under the new limit");
+            return Reject(RejectionCodes.InsufficientCredits,
+                $"account '{c.AccountId}' has drawn {used} of credit in {c.ResourceClass}, more than the new limit {c.Limit}");
         }
 
         s.Emit(c.AccountId, new CreditLimitSet(c.OperationId, c.AccountId, c.ResourceClass, c.Limit, c.Now));
@@ -161,9 +160,33 @@ public static partial class Ledger
     private static Rejected? Open(Session s, Period period) =>
         s.IsClosed(period) ? Reject(RejectionCodes.PeriodClosed, $"period {period} is closed") : null;
 
-    /// <summary>available ≥ hours; system accounts are never checked (they have no state here).</summary>
-    private static Rejected? Covers(AccountState account, Bucket bucket, Hours hours) =>
-        account.Available(bucket) < hours
-            ? Reject(RejectionCodes.InsufficientCredits, $"account '{account.AccountId}' has {account.Available(bucket)} available in {bucket}, needs {hours}")
+    /// <summary>How many periods after the one of the command's time credit may still be drawn in (twelve months).</summary>
+    private const int CreditMonthsAhead = 12;
+
+    /// <summary>
+    /// available ≥ hours, and what is taken beyond the bucket's own hours (credit) is drawn in a period at most twelve
+    /// months after the command's; that the period is open is checked before. System accounts are never checked (they
+    /// have no state here).
+    /// </summary>
+    private static Rejected? Covers(Session s, AccountState account, Bucket bucket, Hours hours)
+    {
+        var available = account.Available(bucket);
+        if (available < hours)
+        {
+            return Reject(RejectionCodes.InsufficientCredits, $"account '{account.AccountId}' has {available} available in {bucket}, needs {hours}");
+        }
+
+        var own = account.Net(bucket) is { IsPositive: true } net ? net : Hours.Zero;
+        if (hours <= own)
+        {
+            return null;
+        }
+
+        var granularity = bucket.Period.Granularity;
+        var latest = Period.Containing(s.Now, granularity).AddPeriods(CreditMonthsAhead * bucket.Period.PeriodsPerYear / 12);
+        return bucket.Period.CompareTo(latest) > 0
+            ? Reject(RejectionCodes.InsufficientCredits,
+                $"account '{account.AccountId}' has {own} of its own in {bucket}, needs {hours}; credit can be drawn only in periods up to {latest}, twelve months ahead")
             : null;
+    }
 }

@@ -30,9 +30,9 @@ public static partial class Ledger
 
         var account = s.Account(c.AccountId);
         var beneficiary = c.BeneficiaryAccountId is null ? null : s.Account(c.BeneficiaryAccountId);
-        if ((CanMove(account, c.AccountId) ??
-             (c.BeneficiaryAccountId is null ? null : CanMove(beneficiary, c.BeneficiaryAccountId)) ??
-             Open(s, c.Bucket.Period) ?? Covers(account!, c.Bucket, c.Hours)) is { } rejected)
+        // The holder's own account and balance first: the beneficiary's account is told of last (no existence probe).
+        if ((CanMove(account, c.AccountId) ?? Open(s, c.Bucket.Period) ?? Covers(s, account!, c.Bucket, c.Hours) ??
+             (c.BeneficiaryAccountId is null ? null : CanMove(beneficiary, c.BeneficiaryAccountId))) is { } rejected)
         {
             return rejected;
         }

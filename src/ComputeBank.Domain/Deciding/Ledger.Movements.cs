@@ -37,7 +37,7 @@ public static partial class Ledger
         }
 
         var account = s.Account(c.AccountId);
-        if ((CanMove(account, c.AccountId) ?? Open(s, c.Bucket.Period) ?? Covers(account!, c.Bucket, c.Hours)) is { } rejected)
+        if ((CanMove(account, c.AccountId) ?? Open(s, c.Bucket.Period) ?? Covers(s, account!, c.Bucket, c.Hours)) is { } rejected)
         {
             return rejected;
         }
@@ -65,10 +65,11 @@ public static partial class Ledger
             return Reject(RejectionCodes.SameAccount, "a transfer needs two different accounts");
         }
 
+        // The sender's own account and balance are checked before anything about the receiver's account is told, so
+        // that a transfer is no probe of which accounts exist or what another account may receive.
         var from = s.Account(c.FromAccountId);
         var to = s.Account(c.ToAccountId);
-        if ((Exists(from, c.FromAccountId) ?? Exists(to, c.ToAccountId) ?? CanMove(from, c.FromAccountId) ?? CanMove(to, c.ToAccountId) ??
-             Open(s, c.Bucket.Period) ?? Covers(from!, c.Bucket, c.Hours)) is { } rejected)
+        if ((CanMove(from, c.FromAccountId) ?? Open(s, c.Bucket.Period) ?? Covers(s, from!, c.Bucket, c.Hours) ?? CanMove(to, c.ToAccountId)) is { } rejected)
         {
             return rejected;
         }
@@ -97,11 +98,11 @@ public static partial class Ledger
             return errors.ToRejection();
         }
 
+        // As for a transfer: the sender's side first, the receiver's account last.
         var to = c.Destination;
         var from = s.Account(c.FromAccountId);
         var receiver = s.Account(to);
-        if ((Exists(from, c.FromAccountId) ?? Exists(receiver, to) ?? CanMove(from, c.FromAccountId) ?? CanMove(receiver, to) ??
-             Open(s, c.FromPeriod) ?? Open(s, c.ToPeriod)) is { } rejected)
+        if ((CanMove(from, c.FromAccountId) ?? Open(s, c.FromPeriod) ?? Open(s, c.ToPeriod)) is { } rejected)
         {
             return rejected;
         }
@@ -117,9 +118,9 @@ public static partial class Ledger
             return new FieldErrors(s.Catalogue).Add("hours", $"converts to 0.000 hours at rate {rate}").ToRejection();
         }
 
-        if (Covers(from!, c.FromBucket, c.Hours) is { } insufficient)
+        if ((Covers(s, from!, c.FromBucket, c.Hours) ?? CanMove(receiver, to)) is { } refused)
         {
-            return insufficient;
+            return refused;
         }
 
         var debit = new Posting(c.FromAccountId, c.FromBucket, -c.Hours);

@@ -159,6 +159,10 @@ internal sealed class FieldErrors(LedgerCatalogue catalogue)
         {
             Add(field, $"must be at most {maxLength.ToString(System.Globalization.CultureInfo.InvariantCulture)} characters");
         }
+        else if (value is not null && FreeText.Problem(value) is { } problem)
+        {
+            Add(field, problem);
+        }
 
         return this;
     }

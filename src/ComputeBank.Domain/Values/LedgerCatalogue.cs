@@ -34,6 +34,12 @@ public sealed record LedgerCatalogue(
 
     public bool IsSystemAccount(AccountId id) => SystemAccounts.All.Contains(id.Value, StringComparer.Ordinal);
 
+    /// <summary>The prefix of every account id the bank keeps for its own system accounts, present and future.</summary>
+    public const string ReservedAccountPrefix = "bank.";
+
+    /// <summary>Whether <paramref name="id"/> lies in the bank's reserved namespace (<c>bank.</c>), so no client may open it.</summary>
+    public static bool IsReservedAccountId(AccountId id) => id.Value.StartsWith(ReservedAccountPrefix, StringComparison.Ordinal);
+
     public AccountId CapacityAccount => AccountId.Parse(SystemAccounts.Capacity);
 
     public AccountId ConsumptionAccount => AccountId.Parse(SystemAccounts.Consumption);

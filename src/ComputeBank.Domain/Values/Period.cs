@@ -64,6 +64,16 @@ public sealed record Period : IStringValue<Period>, IComparable<Period>
         return new Period(Granularity, ordinal / PerYear, ordinal % PerYear + 1);
     }
 
+    /// <summary>The period of <paramref name="granularity"/> that contains <paramref name="instant"/> (its UTC date).</summary>
+    public static Period Containing(DateTimeOffset instant, PeriodGranularity granularity)
+    {
+        var utc = instant.UtcDateTime;
+        return granularity == PeriodGranularity.Monthly ? Month(utc.Year, utc.Month) : Quarter(utc.Year, (utc.Month - 1) / 3 + 1);
+    }
+
+    /// <summary>How many periods of this granularity make up twelve months.</summary>
+    public int PeriodsPerYear => PerYear;
+
     public int CompareTo(Period? other) =>
         other is null ? 1 : Granularity != other.Granularity ? Granularity.CompareTo(other.Granularity) : Ordinal.CompareTo(other.Ordinal);
 

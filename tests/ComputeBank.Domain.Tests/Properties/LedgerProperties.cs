@@ -56,6 +56,41 @@ public sealed class LedgerProperties
         }
     });
 
+    /// <summary>
+    /// (2, credit) A credit limit bounds the account's total debt in its class: the negative nets (posted − pending) of
+    /// every bucket of the class, counted straight from the balances, never exceed the limit; and a bucket's debt grows
+    /// only in a period at most twelve months after the command's time.
+    /// </summary>
+    [Property(MaxTest = 1000, Arbitrary = [typeof(LedgerArbitraries)])]
+    public void CreditUsedNeverExceedsTheLimitAndIsDrawnAtMostTwelveMonthsAhead(Step[] steps)
+    {
+        var debts = new Dictionary<(AccountId, Bucket), long>();
+        LedgerSimulation.Run(steps, (simulation, command, _) =>
+        {
+            foreach (var account in simulation.Model.StreamIds.Select(simulation.Model.State).OfType<AccountState>())
+            {
+                foreach (var byClass in account.Balances.GroupBy(b => b.Key.ResourceClass))
+                {
+                    var debt = byClass.Sum(b => Math.Max(0, b.Value.Pending.MilliHours - b.Value.Posted.MilliHours));
+                    Assert.True(debt <= account.CreditLimit(byClass.Key).MilliHours,
+                        $"{account.AccountId} owes {debt} mh of {byClass.Key}, limit {account.CreditLimit(byClass.Key)}");
+                }
+
+                foreach (var (bucket, balance) in account.Balances)
+                {
+                    var debt = Math.Max(0, balance.Pending.MilliHours - balance.Posted.MilliHours);
+                    if (debt > debts.GetValueOrDefault((account.AccountId, bucket)))
+                    {
+                        var latest = Period.Containing(command.Now, bucket.Period.Granularity).AddPeriods(12);
+                        Assert.True(bucket.Period.CompareTo(latest) <= 0, $"{account.AccountId} drew credit in {bucket} at {command.Now:O}");
+                    }
+
+                    debts[(account.AccountId, bucket)] = debt;
+                }
+            }
+        });
+    }
+
     /// <summary>(3) Folding every stream's events from scratch gives the running state (which went through JSON snapshots).</summary>
     [Property(MaxTest = 1000, Arbitrary = [typeof(LedgerArbitraries)])]
     public void ReplayingAllEventsReproducesEveryState(Step[] steps)

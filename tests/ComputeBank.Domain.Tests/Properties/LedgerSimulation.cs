@@ -55,7 +55,8 @@ public sealed class LedgerSimulation
     private static readonly string[] Accounts = ["p1", "p2", "c1", "c2"];
     private static readonly string[] Providers = ["p1", "p2"];
     private static readonly string[] Consumers = ["c1", "c2"];
-    private static readonly string[] Periods = ["2026-10", "2026-11", "2026-12", "2027-03"];
+    // 2028-06 lies more than twelve months after every step's time: credit may not be drawn there, own hours may.
+    private static readonly string[] Periods = ["2026-10", "2026-11", "2026-12", "2027-03", "2028-06"];
     private static readonly DateTimeOffset Start = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
 
     private readonly List<OperationId> _holds = [];
