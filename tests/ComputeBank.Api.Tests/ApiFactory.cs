@@ -21,6 +21,9 @@ public sealed class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         // These tests are about the ledger, not about who may call it: they run without tokens, explicitly
         // (Security/SecureApiFactory runs the same host with authentication on).
         builder.UseSetting("ComputeBank:Auth:Enabled", "false");
+
+        // Nor about how fast one caller may send: the concurrency tests send far more than the default 100 requests a second.
+        builder.UseSetting("ComputeBank:RateLimiting:Enabled", "false");
     }
 
     public Task InitializeAsync() => _database.InitializeAsync();

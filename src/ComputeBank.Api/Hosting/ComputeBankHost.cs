@@ -69,6 +69,7 @@ public static class ComputeBankHost
 
     public static WebApplication UseComputeBank(this WebApplication app)
     {
+        app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseShutdownGate();

@@ -74,10 +74,11 @@ public sealed class Fields
             return null;
         }
 
-        // PostgreSQL cannot store U+0000 in text or jsonb: refused here rather than failing the commit.
-        if (text.Contains('\0', StringComparison.Ordinal))
+        // Control characters (NUL among them, which PostgreSQL cannot store in text or jsonb) and bidirectional
+        // formatting characters are refused in every text field, here at the edge and again by the domain.
+        if (FreeText.Problem(text) is { } problem)
         {
-            Add(name, "must not contain the NUL character");
+            Add(name, problem);
             return null;
         }
 

@@ -11,7 +11,7 @@ namespace ComputeBank.Api.Security;
 /// Answers the endpoint policies' refusals as problem+json: 401 <c>unauthenticated</c> (after the bearer challenge has
 /// set <c>WWW-Authenticate</c>) and 403 <c>forbidden</c>, each logged with sub, role and path but never the token.
 /// </summary>
-internal sealed class ProblemAuthorizationResultHandler(ILogger<ProblemAuthorizationResultHandler> logger) : IAuthorizationMiddlewareResultHandler
+internal sealed class ProblemAuthorizationResultHandler(ILogger<ProblemAuthorizationResultHandler> logger, IServiceProvider services) : IAuthorizationMiddlewareResultHandler
 {
     /// <summary><see cref="HttpContext.Items"/> key of why the bearer token was not accepted (the exception's type name).</summary>
     public const string FailureItem = "ComputeBank.AuthFailure";
@@ -34,8 +34,8 @@ internal sealed class ProblemAuthorizationResultHandler(ILogger<ProblemAuthoriza
 
             var reason = context.Items[FailureItem] as string ?? "no bearer token";
             SecurityLog.Unauthenticated(logger, context.Request.Method, context.Request.Path.Value ?? string.Empty, reason);
-            await new ReplyResult(CommandReply.Problem(StatusCodes.Status401Unauthorized, "unauthenticated", "Unauthenticated",
-                "Send a valid bearer token: Authorization: Bearer <token> (deploy/local/cli token --role ... --owner ... mints one locally).")).ExecuteAsync(context);
+            var detail = services.GetService<UnauthenticatedDetail>()?.Text ?? "Send a valid bearer token: Authorization: Bearer <token>.";
+            await new ReplyResult(CommandReply.Problem(StatusCodes.Status401Unauthorized, "unauthenticated", "Unauthenticated", detail)).ExecuteAsync(context);
             return;
         }
 

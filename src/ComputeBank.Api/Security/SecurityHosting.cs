@@ -30,7 +30,12 @@ public static class SecurityHosting
         var rateLimits = configuration.GetSection(RateLimitSettings.Section).Get<RateLimitSettings>() ?? new RateLimitSettings();
 
         // Nothing the API reads is larger than a batch; Kestrel's own default (about 28.6 MiB) would let more in.
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = SubmitBatchEndpoint.MaxBatchBytes);
+        // The Server header only tells an attacker which server to aim at.
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = SubmitBatchEndpoint.MaxBatchBytes;
+            kestrel.AddServerHeader = false;
+        });
 
         services.AddSingleton(settings);
         services.AddSingleton(rateLimits);
@@ -43,6 +48,12 @@ public static class SecurityHosting
         {
             var (keySource, key) = SigningKey(settings, configuration);
             services.AddSingleton(new SigningKeyInfo(keySource));
+            // Only a service that signs with the local dev key (deploy/local) or runs in Development names the local
+            // CLI that mints tokens; anywhere else the way to a token is the operator's, and the answer says no more.
+            var local = builder.Environment.IsDevelopment() || (string.IsNullOrWhiteSpace(settings.SigningKey) && string.IsNullOrWhiteSpace(settings.Authority));
+            services.AddSingleton(new UnauthenticatedDetail(local
+                ? "Send a valid bearer token: Authorization: Bearer <token> (deploy/local/cli token --role ... --owner ... mints one locally)."
+                : "Send a valid bearer token: Authorization: Bearer <token>, issued to you by the bank's operator."));
             services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(options => Configure(options, settings, key));
             services.AddAuthorization(options =>
             {
@@ -205,4 +216,31 @@ public static class SecurityHosting
 
     /// <summary>Where the signing keys come from (logged at start; never the key itself).</summary>
     private sealed record SigningKeyInfo(string Source);
+}
+
+/// <summary>The detail of a 401 answer: how to get a token, in the words that fit where the service runs.</summary>
+public sealed record UnauthenticatedDetail(string Text);
+
+/// <summary>Headers on every answer: no content sniffing, no caching of ledger data by browsers or proxies, no Server header.</summary>
+public static class SecurityHeaders
+{
+    public static WebApplication UseSecurityHeaders(this WebApplication app)
+    {
+        app.Use((context, next) =>
+        {
+            context.Response.OnStarting(static state =>
+            {
+                var response = ((HttpContext)state).Response;
+                response.Headers.XContentTypeOptions = "nosniff";
+                if (!response.Headers.ContainsKey("Cache-Control"))
+                {
+                    response.Headers.CacheControl = "no-store";
+                }
+
+                return Task.CompletedTask;
+            }, context);
+            return next(context);
+        });
+        return app;
+    }
 }

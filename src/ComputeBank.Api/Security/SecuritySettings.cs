@@ -35,7 +35,8 @@ public sealed class AuthSettings
 
 /// <summary>
 /// <c>ComputeBank:RateLimiting</c>: requests per caller (the token's <c>sub</c>, else the remote address) per fixed window.
-/// The defaults are generous: they stop a runaway client, not a load test.
+/// The default, 100 requests a second, is a real limit: a client that needs more sends batches (up to 8,190 commands in
+/// one request) or is given a higher limit by the operator; load tests switch it off (<c>Enabled=false</c>).
 /// </summary>
 public sealed class RateLimitSettings
 {
@@ -43,7 +44,7 @@ public sealed class RateLimitSettings
 
     public bool Enabled { get; set; } = true;
 
-    public int PermitLimit { get; set; } = 20_000;
+    public int PermitLimit { get; set; } = 100;
 
     public int WindowSeconds { get; set; } = 1;
 }

@@ -22,6 +22,7 @@ public class DurableApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         {
             ["ConnectionStrings:ComputeBank"] = _database.ConnectionString + ";Maximum Pool Size=30",
             ["ComputeBank:Auth:Enabled"] = "false",
+            ["ComputeBank:RateLimiting:Enabled"] = "false",
             ["ComputeBank:Durable:PollInterval"] = "00:00:00.100",
             ["ComputeBank:Durable:LeaseDuration"] = "00:00:02",
             ["ComputeBank:Durable:RetryBaseDelay"] = "00:00:00.050",

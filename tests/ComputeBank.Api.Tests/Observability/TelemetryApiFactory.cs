@@ -29,6 +29,7 @@ public class TelemetryApiFactory : WebApplicationFactory<Program>, IAsyncLifetim
         builder.UseEnvironment("Testing");
         builder.UseSetting("ConnectionStrings:ComputeBank", _database.ConnectionString);
         builder.UseSetting("ComputeBank:Auth:Enabled", "false");
+        builder.UseSetting("ComputeBank:RateLimiting:Enabled", "false");
         foreach (var (key, value) in Settings)
         {
             builder.UseSetting(key, value);

@@ -49,6 +49,10 @@ public class SecureApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
             new NpgsqlConnectionStringBuilder(_database.ConnectionString) { MaxPoolSize = 20 }.ConnectionString);
         builder.UseSetting("ComputeBank:Auth:Enabled", "true");
         builder.UseSetting("ComputeBank:Auth:SigningKey", Convert.ToBase64String(SigningKey));
+
+        // The matrix and the abuse tests send hundreds of requests per token in a second; the limit itself is tested by
+        // a subclass that sets it (Settings below override this).
+        builder.UseSetting("ComputeBank:RateLimiting:PermitLimit", "1000000");
         foreach (var (key, value) in Settings)
         {
             builder.UseSetting(key, value);
