@@ -41,5 +41,6 @@ public static class AuditChecks
     public const string AccountBuckets = "account_buckets";
     public const string Snapshots = "snapshots";
     public const string Pools = "pools";
+    public const string SystemAccounts = "system_accounts";
     public const string HashChain = "hash_chain";
 }

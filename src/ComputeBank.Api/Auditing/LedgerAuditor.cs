@@ -11,8 +11,8 @@ namespace ComputeBank.Api.Auditing;
 /// (<see cref="EventScan"/>); memory grows with the number of streams and buckets, not with the number of events.
 /// <list type="bullet">
 /// <item>1: per resource class, the postings of all events (system accounts included) sum to zero.</item>
-/// <item>3: every row of <c>account_buckets</c>, every snapshot and every live <c>pool_totals</c> row equals the fold of
-/// its events (the pools as of their projection checkpoint).</item>
+/// <item>3: every row of <c>account_buckets</c>, every snapshot, every live <c>pool_totals</c> row and every
+/// <c>system_balances</c> row equals the fold of its events (the async ones as of their projection checkpoints).</item>
 /// <item>5: every stream's hash chain is intact (<see cref="EventStore.EventStore.VerifyHashChainsAsync"/>).</item>
 /// </list>
 /// </summary>
@@ -32,6 +32,7 @@ public sealed class LedgerAuditor(EventStore.EventStore store, LedgerCatalogue c
         var streams = new Dictionary<string, Replay>(StringComparer.Ordinal);
         var sums = new SortedDictionary<string, long>(StringComparer.Ordinal);
         var pools = new PoolFold(catalogue.SystemAccounts);
+        var systemBalances = new Dictionary<(string Account, Bucket Bucket), long>();
         long events = 0;
 
         // Invariant 5 is one server-side pass over the events; it runs while this process replays them.
@@ -43,6 +44,9 @@ public sealed class LedgerAuditor(EventStore.EventStore store, LedgerCatalogue c
             var poolCheckpoint = 0L;
             await scan.ReadAsync($"SELECT last_sequence FROM {schema}.projection_progress WHERE name = '{PoolsProjection.ProjectionName}'",
                 r => poolCheckpoint = r.GetInt64(0), ct);
+            var systemCheckpoint = 0L;
+            await scan.ReadAsync($"SELECT last_sequence FROM {schema}.projection_progress WHERE name = '{SystemAccountsProjection.ProjectionName}'",
+                r => systemCheckpoint = r.GetInt64(0), ct);
 
             await foreach (var e in scan.EventsAsync(0, ct))
             {
@@ -67,6 +71,11 @@ public sealed class LedgerAuditor(EventStore.EventStore store, LedgerCatalogue c
                 {
                     var key = posting.Bucket.ResourceClass.Value;
                     sums[key] = checked(sums.GetValueOrDefault(key) + posting.Amount.MilliHours);
+                    if (e.Sequence <= systemCheckpoint && catalogue.IsSystemAccount(posting.AccountId))
+                    {
+                        var system = (posting.AccountId.Value, posting.Bucket);
+                        systemBalances[system] = checked(systemBalances.GetValueOrDefault(system) + posting.Amount.MilliHours);
+                    }
                 }
 
                 if (e.Sequence <= poolCheckpoint)
@@ -105,6 +114,7 @@ public sealed class LedgerAuditor(EventStore.EventStore store, LedgerCatalogue c
             await CheckAccountBucketsAsync(scan, streams, found, ct);
             await CheckSnapshotsAsync(scan, streams, found, ct);
             await CheckPoolsAsync(scan, pools, poolCheckpoint, found, ct);
+            await CheckSystemAccountsAsync(scan, systemBalances, systemCheckpoint, found, ct);
             await scan.Transaction.CommitAsync(ct);
         }
 
@@ -231,6 +241,38 @@ public sealed class LedgerAuditor(EventStore.EventStore store, LedgerCatalogue c
         foreach (var (bucket, totals) in pools.Totals.Where(p => !seen.Contains(p.Key) && !p.Value.IsZero))
         {
             ComparePool(found, bucket, totals, new PoolTotals(), checkpoint);
+        }
+    }
+
+    private static async Task CheckSystemAccountsAsync(
+        EventScan scan, Dictionary<(string Account, Bucket Bucket), long> expected, long checkpoint, Findings found, CancellationToken ct)
+    {
+        var seen = new HashSet<(string, Bucket)>();
+        await scan.ReadAsync($"SELECT account_id, resource_class, region, period, posted FROM {scan.Schema}.system_balances", r =>
+        {
+            var accountId = r.GetString(0);
+            if (!Bucket.TryParseKey($"{r.GetString(1)}/{r.GetString(2)}/{r.GetString(3)}", out var bucket))
+            {
+                found.Add(new Discrepancy(3, AuditChecks.SystemAccounts, $"row of {accountId} has an unreadable bucket", accountId));
+                return;
+            }
+
+            seen.Add((accountId, bucket));
+            CompareSystem(found, accountId, bucket, expected.GetValueOrDefault((accountId, bucket)), r.GetInt64(4), checkpoint);
+        }, ct);
+        foreach (var ((accountId, bucket), posted) in expected.Where(e => !seen.Contains(e.Key) && e.Value != 0))
+        {
+            CompareSystem(found, accountId, bucket, posted, 0, checkpoint);
+        }
+    }
+
+    private static void CompareSystem(Findings found, string accountId, Bucket bucket, long want, long have, long checkpoint)
+    {
+        if (want != have)
+        {
+            found.Add(new Discrepancy(3, AuditChecks.SystemAccounts,
+                $"{accountId} {bucket} posted at sequence {checkpoint}: events give {new Hours(want)}, system_balances has {new Hours(have)}",
+                accountId, Bucket: BucketRef.Of(bucket), Field: "posted", Expected: new Hours(want).ToString(), Found: new Hours(have).ToString()));
         }
     }
 

@@ -14,8 +14,8 @@ public sealed record AccountView
     /// <summary>The owner the account was opened for.</summary>
     public required string OwnerId { get; init; }
 
-    /// <summary>The kind of account: <c>provider</c> (deposits capacity) or <c>consumer</c> (spends credits).</summary>
-    [AllowedValues("provider", "consumer")]
+    /// <summary>The kind of account: <c>provider</c> (deposits capacity), <c>consumer</c> (spends credits) or <c>system</c> (the bank's own).</summary>
+    [AllowedValues("provider", "consumer", "system")]
     public required string Kind { get; init; }
 
     /// <summary>The display name, or null.</summary>

@@ -4,6 +4,7 @@ using ComputeBank.Api.Features.GettingBalances;
 using ComputeBank.Api.Features.GettingEvents;
 using ComputeBank.Api.Features.GettingHold;
 using ComputeBank.Api.Features.GettingPool;
+using ComputeBank.Api.Features.ReadingSystemAccounts;
 using ComputeBank.Api.Features.VerifyingLedger;
 using ComputeBank.Api.Hosting;
 using ComputeBank.Api.Projections;
@@ -20,7 +21,11 @@ public static class ReadSideFeatures
         services.AddSingleton(sp => new LedgerAuditor(sp.GetRequiredService<ReadReplica>().Store, sp.GetRequiredService<LedgerCatalogue>()));
         services.AddSingleton(sp => new ProjectionDaemon(
             sp.GetRequiredService<EventStore.EventStore>(),
-            [new PoolsProjection(new PoolTable(schema), sp.GetRequiredService<LedgerCatalogue>().SystemAccounts)]));
+            [
+                new PoolsProjection(new PoolTable(schema), sp.GetRequiredService<LedgerCatalogue>().SystemAccounts),
+                new SystemAccountsProjection(schema, sp.GetRequiredService<LedgerCatalogue>().SystemAccounts),
+            ]));
+        services.AddSingleton(sp => new SystemAccountReader(sp.GetRequiredService<EventStore.EventStore>().DataSource, schema));
         services.AddHostedService<ProjectionDaemonService>();
         return services;
     }

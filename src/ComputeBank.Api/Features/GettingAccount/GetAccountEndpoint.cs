@@ -1,4 +1,5 @@
 using ComputeBank.Api.Contracts;
+using ComputeBank.Api.Features.ReadingSystemAccounts;
 using ComputeBank.Api.Http;
 using ComputeBank.Api.Ledger;
 using ComputeBank.Api.Security;
@@ -18,16 +19,22 @@ public static class GetAccountEndpoint
             .RequireAccountReader()
             .WithTags(ApiDocs.QueriesTag)
             .WithSummary("Get an account")
-            .WithDescription("The account with its status, kind, owner, stream version, credit limits and balances per bucket (posted, pending, available).")
+            .WithDescription("The account with its status, kind, owner, stream version, credit limits and balances per bucket (posted, pending, available). The bank's system accounts (bank.capacity, bank.consumption, bank.expiry, bank.conversion; auditors and operators only) answer kind system with their posted balances from an async projection, and asOfSequence says how far it has read.")
             .Produces<AccountView>(StatusCodes.Status200OK, ApiDocs.Json)
             .ProducesProblems(StatusCodes.Status400BadRequest, "validation_failed")
             .ProducesProblems(StatusCodes.Status404NotFound, "account_not_found");
 
-    private static async Task<IResult> GetAsync(string accountId, EventStore.EventStore store, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(
+        string accountId, EventStore.EventStore store, LedgerCatalogue catalogue, SystemAccountReader systemAccounts, CancellationToken cancellationToken)
     {
         if (!AccountId.TryParse(accountId, out var id, out var error))
         {
             return Problems.Validation(new Dictionary<string, string[]>(StringComparer.Ordinal) { ["accountId"] = [error ?? "is not valid"] });
+        }
+
+        if (catalogue.IsSystemAccount(id))
+        {
+            return Results.Json(await systemAccounts.AccountAsync(id.Value, cancellationToken));
         }
 
         var streamId = StreamIds.Account(id);

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using ComputeBank.Api.Contracts;
+using ComputeBank.Api.Features.ReadingSystemAccounts;
 using ComputeBank.Api.Hosting;
 using ComputeBank.Api.Http;
 using ComputeBank.Api.Ledger;
@@ -26,11 +27,12 @@ public static class GetAccountHistoryEndpoint
             .RequireAccountReader()
             .WithTags("Queries")
             .WithSummary("Get an account's history")
-            .WithDescription("Events in stream order (?afterVersion=&limit=, at most 1000) with version, global sequence, type, time, data and the bucket balance after each; next is the cursor of the following page.")
+            .WithDescription("Events in stream order (?afterVersion=&limit=, at most 1000) with version, global sequence, type, time, data and the bucket balance after each; next is the cursor of the following page. For a system account, every event that posted to it, numbered 1, 2, ... as its versions (from an async projection; asOfSequence says how far it has read).")
             .ProducesProblems(400, "validation_failed")
             .ProducesProblems(404, "account_not_found");
 
-    private static async Task<IResult> GetAsync(string accountId, HttpRequest request, ReadReplica replica, CancellationToken ct)
+    private static async Task<IResult> GetAsync(
+        string accountId, HttpRequest request, ReadReplica replica, LedgerCatalogue catalogue, SystemAccountReader systemAccounts, CancellationToken ct)
     {
         var store = replica.Store;
         var query = new QueryFields(request.Query);
@@ -44,6 +46,11 @@ public static class GetAccountHistoryEndpoint
         if (!query.IsValid)
         {
             return query.Problem();
+        }
+
+        if (catalogue.IsSystemAccount(id!))
+        {
+            return Results.Json(await systemAccounts.HistoryAsync(id!.Value, afterVersion!.Value, (int)limit!.Value, ct));
         }
 
         // The balances after each event need the state before the page: replay from the first event, one more than

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using ComputeBank.Api.Contracts;
+using ComputeBank.Api.Features.ReadingSystemAccounts;
 using ComputeBank.Api.Hosting;
 using ComputeBank.Api.Http;
 using ComputeBank.Api.Ledger;
@@ -27,7 +28,8 @@ public static class GetBalancesEndpoint
             .ProducesProblems(400, "validation_failed")
             .ProducesProblems(404, "account_not_found");
 
-    private static async Task<IResult> GetAsync(string accountId, HttpRequest request, ReadReplica replica, CancellationToken ct)
+    private static async Task<IResult> GetAsync(
+        string accountId, HttpRequest request, ReadReplica replica, LedgerCatalogue catalogue, SystemAccountReader systemAccounts, CancellationToken ct)
     {
         var store = replica.Store;
         var query = new QueryFields(request.Query);
@@ -46,6 +48,11 @@ public static class GetBalancesEndpoint
         if (!query.IsValid)
         {
             return query.Problem();
+        }
+
+        if (catalogue.IsSystemAccount(id!))
+        {
+            return Results.Json(await systemAccounts.BalancesAsync(id!.Value, asOf, version, ct));
         }
 
         var streamId = StreamIds.Account(id!);
