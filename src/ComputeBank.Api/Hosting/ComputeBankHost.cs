@@ -75,6 +75,7 @@ public static class ComputeBankHost
         app.UseShutdownGate();
         app.UseComputeBankSecurity();
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
+        Http.ApiReference.MapApiReference(app);
         app.MapLedger();
         return app;
     }

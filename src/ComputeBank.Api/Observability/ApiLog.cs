@@ -12,6 +12,9 @@ internal static partial class ApiLog
     [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "OpenTelemetry: OTLP export to the endpoint in OTEL_EXPORTER_OTLP_ENDPOINT is {State}")]
     public static partial void OtlpExport(ILogger logger, string state);
 
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "ComputeBank API listening on {Address}; API reference at {Docs}")]
+    public static partial void Started(ILogger logger, string address, string docs);
+
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Stopping: new commands are answered 503 shutting_down; in-flight commands finish")]
     public static partial void Stopping(ILogger logger);
 
