@@ -128,3 +128,12 @@ cb_postgres_down() {
 cb_require_dotnet() {
   command -v dotnet >/dev/null 2>&1 || cb_die "the .NET SDK 10 is needed (dotnet not found on PATH); see https://dot.net"
 }
+
+# Debian's chromium for the API reference's browser test (Playwright drives it; it never downloads a browser).
+cb_install_chromium() {
+  [[ -x /usr/bin/chromium ]] && return 0
+  if [[ $(id -u) -ne 0 ]] && ! sudo -n true 2>/dev/null; then cb_say "chromium is missing and installing it needs root: the browser test will skip (CI=true fails)"; return 0; fi
+  cb_say "installing chromium from Debian's packages (once per machine)..."
+  local sudo=""; [[ $(id -u) -eq 0 ]] || sudo=sudo
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}

@@ -58,6 +58,7 @@ public static class ComputeBankHost
         services.AddDurableMessaging(builder.Configuration, schema);
         services.AddReadSide(schema);
         services.AddProblemDetails(o => o.CustomizeProblemDetails = Http.FrameworkProblems.Customize);
+        services.AddExceptionHandler<Http.RequestFaultExceptionHandler>();
         // A database that is down or failing over makes the service unavailable, not broken: 503 tells clients to retry.
         services.Configure<ExceptionHandlerOptions>(o => o.StatusCodeSelector = ex =>
             CommandBus.IsTransient(ex) ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError);
@@ -75,6 +76,7 @@ public static class ComputeBankHost
         app.UseShutdownGate();
         app.UseComputeBankSecurity();
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
+        Http.ApiReference.MapApiReference(app);
         app.MapLedger();
         return app;
     }

@@ -12,6 +12,7 @@ internal static class FrameworkProblems
         [StatusCodes.Status400BadRequest] = "bad_request",
         [StatusCodes.Status404NotFound] = "not_found",
         [StatusCodes.Status405MethodNotAllowed] = "method_not_allowed",
+        [StatusCodes.Status408RequestTimeout] = "request_timeout",
         [StatusCodes.Status413PayloadTooLarge] = "payload_too_large",
         [StatusCodes.Status415UnsupportedMediaType] = "unsupported_media_type",
         [StatusCodes.Status500InternalServerError] = "internal_error",

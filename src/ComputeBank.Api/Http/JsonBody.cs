@@ -5,7 +5,8 @@ namespace ComputeBank.Api.Http;
 
 /// <summary>Reads a request body as one JSON object, answering the client's mistakes as problems rather than
 /// exceptions: 415 without a JSON content type, 413 over the size limit, 400 <c>malformed_json</c> for anything that
-/// is not one well-formed JSON object (bad UTF-8, duplicate keys, nesting deeper than 32).</summary>
+/// is not one well-formed JSON object (bad UTF-8, duplicate keys, nesting deeper than 32), 400 <c>malformed_request</c>
+/// or 408 <c>request_timeout</c> for a body whose framing is broken or that arrives too slowly (<see cref="RequestFaults"/>).</summary>
 internal static class JsonBody
 {
     public const int MaxDepth = 32;
@@ -55,11 +56,15 @@ internal static class JsonBody
         }
         catch (JsonException ex)
         {
-            return (null, Problems.MalformedJson($"The body is not valid JSON: {ex.Message}"));
+            return (null, Problems.MalformedJson(MalformedJson.Describe(ex)));
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return (null, TooLarge(maxBytes ?? 0));
+        }
+        catch (BadHttpRequestException ex)
+        {
+            return (null, new ReplyResult(RequestFaults.Problem(request.HttpContext, ex)));
         }
     }
 

@@ -1,7 +1,7 @@
 namespace ComputeBank.Api.Observability;
 
 /// <summary>
-/// Every log line of the API host; event ids are kept here, in one place (1xxx hosting, 2xxx shutdown). Messages carry
+/// Every log line of the API host; event ids are kept here, in one place (1xxx hosting, 2xxx shutdown, 3xxx the callers' faults). Messages carry
 /// ids, counts and reasons only: never a header value, a token or a connection string.
 /// </summary>
 internal static partial class ApiLog
@@ -11,6 +11,9 @@ internal static partial class ApiLog
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "OpenTelemetry: OTLP export to the endpoint in OTEL_EXPORTER_OTLP_ENDPOINT is {State}")]
     public static partial void OtlpExport(ILogger logger, string state);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "ComputeBank API listening on {Address}; API reference at {Docs}")]
+    public static partial void Started(ILogger logger, string address, string docs);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Stopping: new commands are answered 503 shutting_down; in-flight commands finish")]
     public static partial void Stopping(ILogger logger);
@@ -23,4 +26,7 @@ internal static partial class ApiLog
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Debug, Message = "Refused {Method} {Path}: the service is shutting down")]
     public static partial void RefusedWhileStopping(ILogger logger, string method, string path);
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Refused {Method} {Path} with {Status}: the request body could not be read ({Reason}); the client's fault")]
+    public static partial void UnreadableRequest(ILogger logger, string method, string path, int status, string reason);
 }

@@ -10,6 +10,10 @@ namespace ComputeBank.Api.Security;
 /// <summary>
 /// Answers the endpoint policies' refusals as problem+json: 401 <c>unauthenticated</c> (after the bearer challenge has
 /// set <c>WWW-Authenticate</c>) and 403 <c>forbidden</c>, each logged with sub, role and path but never the token.
+/// Routing's own refusals are not the policies' to answer: with no endpoint (404) or one of the endpoints routing makes
+/// when a path matched but the method (405) or the media type (415) did not, the fallback policy would answer 403 to a
+/// provider and 401 to an anonymous caller instead. Those run no handler and reveal nothing that the OpenAPI document
+/// does not, so every caller gets the refusal that describes the request; the endpoints that exist keep their rules.
 /// </summary>
 internal sealed class ProblemAuthorizationResultHandler(ILogger<ProblemAuthorizationResultHandler> logger, IServiceProvider services) : IAuthorizationMiddlewareResultHandler
 {
@@ -18,6 +22,12 @@ internal sealed class ProblemAuthorizationResultHandler(ILogger<ProblemAuthoriza
 
     public async Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
     {
+        if (IsRoutingRefusal(context.GetEndpoint()))
+        {
+            await next(context);
+            return;
+        }
+
         if (authorizeResult.Challenged)
         {
             if (policy.AuthenticationSchemes.Count > 0)
@@ -49,4 +59,11 @@ internal sealed class ProblemAuthorizationResultHandler(ILogger<ProblemAuthoriza
 
         await next(context);
     }
+
+    /// <summary>
+    /// No endpoint, or one of routing's rejection endpoints: ASP.NET Core's HttpMethodMatcherPolicy (405) and
+    /// AcceptsMatcherPolicy (415) synthesize a plain <see cref="Endpoint"/> with empty metadata, while every endpoint the
+    /// application maps is a <see cref="RouteEndpoint"/> with metadata (at least its HTTP method).
+    /// </summary>
+    public static bool IsRoutingRefusal(Endpoint? endpoint) => endpoint is null || (endpoint is not RouteEndpoint && endpoint.Metadata.Count == 0);
 }

@@ -51,7 +51,7 @@ public sealed class TokenTests(SecureApiFactory factory) : IClassFixture<SecureA
     }
 
     [Fact]
-    public async Task NoAuthorizationHeader_IsUnauthenticatedOnEveryPathEvenUnknownOnes_ButHealthIsOpen()
+    public async Task NoAuthorizationHeader_IsUnauthenticatedOnEveryExistingPath_AnUnknownOneIsNotFound_AndHealthIsOpen()
     {
         var client = factory.CreateClient();
 
@@ -61,7 +61,8 @@ public sealed class TokenTests(SecureApiFactory factory) : IClassFixture<SecureA
 
         Assert.Equal(HttpStatusCode.Unauthorized, account.StatusCode);
         Assert.Equal("unauthenticated", (string?)(await account.Content.ReadFromJsonAsync<JsonObject>())!["code"]);
-        Assert.Equal(HttpStatusCode.Unauthorized, unknownPath.StatusCode);
+        // Routing's refusal, like every caller's (Bugs/Bug_routing_refusals_were_403_for_providers_and_consumers).
+        Assert.Equal(HttpStatusCode.NotFound, unknownPath.StatusCode);
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
     }
 

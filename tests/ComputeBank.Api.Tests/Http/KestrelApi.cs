@@ -1,0 +1,93 @@
+using System.Collections.Concurrent;
+using ComputeBank.Api.Health;
+using ComputeBank.Api.Hosting;
+using ComputeBank.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace ComputeBank.Api.Tests.Http;
+
+/// <summary>
+/// The API as Program.cs composes it, on a real Kestrel at a free port of 127.0.0.1 (the test server has no HTTP/1.1
+/// parser, so framing and Kestrel's own refusals only show here), on its own throwaway database, capturing every log line.
+/// </summary>
+public sealed class KestrelApi : IAsyncLifetime
+{
+    private readonly PostgresDatabase _database = new();
+    private readonly Action<KestrelServerLimits>? _limits;
+    private WebApplication? _app;
+
+    public KestrelApi()
+        : this(null)
+    {
+    }
+
+    private KestrelApi(Action<KestrelServerLimits>? limits) => _limits = limits;
+
+    /// <summary>A host whose Kestrel limits <paramref name="limits"/> tightens (for timeouts a test can wait for).</summary>
+    public static KestrelApi With(Action<KestrelServerLimits> limits) => new(limits);
+
+    public Uri Address { get; private set; } = null!;
+
+    public int Port => Address.Port;
+
+    /// <summary>Every log line: level, event id, category and message.</summary>
+    public ConcurrentQueue<(LogLevel Level, int EventId, string Category, string Message)> Logs { get; } = new();
+
+    public async Task InitializeAsync()
+    {
+        await _database.InitializeAsync();
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
+        builder.Configuration["ConnectionStrings:ComputeBank"] = _database.ConnectionString;
+        builder.Configuration["ComputeBank:Auth:Enabled"] = "false";
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.SetMinimumLevel(LogLevel.Debug).AddProvider(new Capture(Logs));
+        builder.AddComputeBank();
+        if (_limits is not null)
+        {
+            builder.WebHost.ConfigureKestrel(kestrel => _limits(kestrel.Limits));
+        }
+
+        _app = builder.Build();
+        _app.UseComputeBank();
+        _app.MapHealth();
+        await _app.StartAsync();
+        Address = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+
+        await _database.DisposeAsync();
+    }
+
+    private sealed class Capture(ConcurrentQueue<(LogLevel, int, string, string)> logs) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new Logger(logs, categoryName);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(ConcurrentQueue<(LogLevel, int, string, string)> logs, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                logs.Enqueue((logLevel, eventId.Id, category, formatter(state, exception) + (exception is null ? "" : " " + exception.GetType().Name)));
+        }
+    }
+}
