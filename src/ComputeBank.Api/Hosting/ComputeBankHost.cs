@@ -51,7 +51,8 @@ public static class ComputeBankHost
             new LedgerFolder(),
             sp.GetServices<IStateProjection>(),
             busOptions,
-            sp.GetRequiredService<ILogger<CommandBus>>()));
+            sp.GetRequiredService<ILogger<CommandBus>>(),
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger(CommandBus.CommandLogCategory)));
         services.AddSingleton<SchemaMigration>();
         services.AddHostedService(sp => sp.GetRequiredService<SchemaMigration>());
         builder.AddObservability();
@@ -75,6 +76,7 @@ public static class ComputeBankHost
         app.UseComputeBankSecurity();
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapLedger();
+        app.MapMetrics();
         return app;
     }
 }
