@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
 
 namespace ComputeBank.Messaging;
 
@@ -124,10 +125,12 @@ internal static class BusTelemetry
     public static void RecordRetry(Exception exception) =>
         Retries.Add(1, new KeyValuePair<string, object?>("error.type", exception.GetType().Name));
 
-    /// <summary>Ends the handling spans of a unit and counts its answers.</summary>
-    public static void Complete(WorkUnit unit, CommandReply[] replies)
+    /// <summary>Ends the handling spans of a unit, counts its answers and logs one line per command (see <see cref="CommandLog"/>).</summary>
+    public static void Complete(WorkUnit unit, CommandReply[] replies, ILogger commandLog)
     {
         var seconds = Stopwatch.GetElapsedTime(unit.QueuedAt).TotalSeconds;
+        var log = commandLog.IsEnabled(LogLevel.Information);
+        var milliseconds = Math.Round(seconds * 1000, 1);
         var current = Activity.Current;
         for (var i = 0; i < unit.Commands.Count && i < replies.Length; i++)
         {
@@ -143,6 +146,23 @@ internal static class BusTelemetry
             if (!reply.Succeeded)
             {
                 Rejected.Add(1, typeTag, new KeyValuePair<string, object?>("error.type", code ?? reply.Status.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            }
+
+            if (log)
+            {
+                var operationId = unit.Commands[i].OperationId;
+                if (reply.Succeeded)
+                {
+                    CommandLog.Answered(commandLog, operationId, type, reply.Replayed ? CommandLog.Replayed : CommandLog.Succeeded, milliseconds);
+                }
+                else if (reply.Status < 500)
+                {
+                    CommandLog.Rejected(commandLog, operationId, type, code ?? "-", milliseconds);
+                }
+                else
+                {
+                    CommandLog.Failed(commandLog, operationId, type, code ?? "-", reply.Status, milliseconds);
+                }
             }
 
             if (unit.Spans[i] is { } span)

@@ -23,6 +23,7 @@ public sealed partial class CommandBus : IAsyncDisposable
     private readonly CommandBusOptions _options;
     private readonly HandlerRegistry _handlers;
     private readonly ILogger _logger;
+    private readonly ILogger _commandLog;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task[] _committers;
     private readonly StateCache _cache;
@@ -36,11 +37,13 @@ public sealed partial class CommandBus : IAsyncDisposable
         IStreamFolder folder,
         IEnumerable<IStateProjection> projections,
         CommandBusOptions options,
-        ILogger<CommandBus> logger)
+        ILogger<CommandBus> logger,
+        ILogger? commandLog = null)
     {
         _options = options;
         _handlers = handlers;
         _logger = logger;
+        _commandLog = commandLog ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _cache = new StateCache(options.StateCacheCapacity);
         _groupCommit = new GroupCommit(store, handlers, folder, new OperationLog(store.Schema), new StreamLocks(store.Schema), [.. projections], _cache);
         _queue = Channel.CreateBounded<WorkUnit[]>(new BoundedChannelOptions(Math.Max(1, options.QueueCapacity)) { SingleWriter = false });
@@ -50,6 +53,13 @@ public sealed partial class CommandBus : IAsyncDisposable
             _committers = [.. Enumerable.Range(0, Math.Max(1, options.Committers)).Select(_ => Task.Run(CommitLoopAsync))];
         }
     }
+
+    /// <summary>
+    /// The logger category of the one Information line per answered command (operation id, type, outcome, duration);
+    /// <c>Logging:LogLevel:ComputeBank.Messaging.Commands</c> = <c>Warning</c> turns those lines off. The host passes a
+    /// logger of this category as <c>commandLog</c>; without one nothing is logged per command.
+    /// </summary>
+    public const string CommandLogCategory = "ComputeBank.Messaging.Commands";
 
     /// <summary>Units (single commands or atomic batches) queued and not yet taken by a committer.</summary>
     public int QueueDepth => Volatile.Read(ref _queuedUnits);
@@ -259,7 +269,7 @@ public sealed partial class CommandBus : IAsyncDisposable
                 var replies = await BusTelemetry.TraceGroupCommitAsync(batch, attempt, () => _groupCommit.ExecuteAsync(batch, CancellationToken.None));
                 for (var i = 0; i < batch.Count; i++)
                 {
-                    batch[i].Complete(replies[i]);
+                    batch[i].Complete(replies[i], _commandLog);
                 }
 
                 return;
@@ -313,11 +323,11 @@ public sealed partial class CommandBus : IAsyncDisposable
         }
     }
 
-    private static void Fail(IReadOnlyList<WorkUnit> batch, CommandReply reply)
+    private void Fail(IReadOnlyList<WorkUnit> batch, CommandReply reply)
     {
         foreach (var unit in batch)
         {
-            unit.Complete([.. unit.Commands.Select(_ => reply)]);
+            unit.Complete([.. unit.Commands.Select(_ => reply)], _commandLog);
         }
     }
 

@@ -38,11 +38,11 @@ internal sealed class WorkUnit
     public int BatchSize { get; set; }
 
     /// <summary>Answers the callers (once) and closes the unit's spans and measurements.</summary>
-    public void Complete(CommandReply[] replies)
+    public void Complete(CommandReply[] replies, Microsoft.Extensions.Logging.ILogger commandLog)
     {
         if (Completion.TrySetResult(replies))
         {
-            BusTelemetry.Complete(this, replies);
+            BusTelemetry.Complete(this, replies, commandLog);
         }
     }
 }

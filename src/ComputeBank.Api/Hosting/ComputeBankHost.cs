@@ -51,7 +51,8 @@ public static class ComputeBankHost
             new LedgerFolder(),
             sp.GetServices<IStateProjection>(),
             busOptions,
-            sp.GetRequiredService<ILogger<CommandBus>>()));
+            sp.GetRequiredService<ILogger<CommandBus>>(),
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger(CommandBus.CommandLogCategory)));
         services.AddSingleton<SchemaMigration>();
         services.AddHostedService(sp => sp.GetRequiredService<SchemaMigration>());
         builder.AddObservability();
@@ -78,6 +79,7 @@ public static class ComputeBankHost
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         Http.ApiReference.MapApiReference(app);
         app.MapLedger();
+        app.MapMetrics();
         return app;
     }
 }

@@ -12,7 +12,9 @@ namespace ComputeBank.Api.Observability;
 /// <para>
 /// Spans and measurements are always produced, so that every command has a trace id to write into its events'
 /// correlation id; they leave the process only when the standard <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (with
-/// <c>OTEL_SERVICE_NAME</c>, default <c>computebank</c>, and the other standard <c>OTEL_*</c> variables).
+/// <c>OTEL_SERVICE_NAME</c>, default <c>computebank</c>, and the other standard <c>OTEL_*</c> variables). Metrics can
+/// also be scraped at <c>GET /metrics</c> in the Prometheus text format (<see cref="MetricsEndpoint"/>), and every
+/// answered command is one Information log line in the category <c>ComputeBank.Messaging.Commands</c>.
 /// </para>
 /// </summary>
 public static class Observability
@@ -61,7 +63,9 @@ public static class Observability
                 .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal)))
             .WithMetrics(metrics => metrics
                 .AddMeter(Meters)
-                .AddAspNetCoreInstrumentation());
+                .AddAspNetCoreInstrumentation()
+                // GET /metrics (MetricsEndpoint): a pull reader beside the OTLP one, always on.
+                .AddPrometheusExporter());
         if (otlp)
         {
             telemetry.WithLogging().UseOtlpExporter();

@@ -68,9 +68,11 @@ public sealed class MessagingTelemetryTests(MessagingTelemetryApiFactory factory
         });
         var retried = failed.Select(s => s.GetTagItem("messaging.message.id")).ToHashSet();
         Assert.All(retried, id => Assert.Contains(delivered, s => Equals(s.GetTagItem("messaging.message.id"), id) && (int)s.GetTagItem("computebank.delivery.attempt")! > 1));
-        // Every request carried the trace context of its send span.
+        // Every request carried the trace context of its send span: sampled, and since OpenTelemetry 1.21 also marked
+        // as having a random trace id (W3C Trace Context level 2, flags 03).
         var traceParents = factory.Receiver.TraceParents.ToHashSet();
-        Assert.All(sends, s => Assert.Contains($"00-{s.TraceId.ToHexString()}-{s.SpanId.ToHexString()}-01", traceParents));
+        Assert.All(sends, s => Assert.True(s.ActivityTraceFlags.HasFlag(ActivityTraceFlags.Recorded)));
+        Assert.All(sends, s => Assert.Contains($"00-{s.TraceId.ToHexString()}-{s.SpanId.ToHexString()}-{(int)s.ActivityTraceFlags:x2}", traceParents));
     }
 
     [Fact]

@@ -39,7 +39,11 @@ public class TelemetryApiFactory : WebApplicationFactory<Program>, IAsyncLifetim
         {
             // Not AddInMemoryExporter: it appends without a lock while the test reads, which throws "collection was modified".
             services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddProcessor(new OpenTelemetry.SimpleActivityExportProcessor(new LockedSpanExporter(Spans))));
-            services.ConfigureOpenTelemetryMeterProvider(metrics => metrics.AddInMemoryExporter(Metrics));
+            // A reader of its own, collected directly: the provider's ForceFlush also asks the Prometheus reader of
+            // GET /metrics, which collects only when scraped and so reports false.
+            // One per host (a derived factory builds another host, and a reader serves one provider only).
+            services.AddSingleton(_ => new CollectingMetricReader(Metrics));
+            services.ConfigureOpenTelemetryMeterProvider(metrics => metrics.AddReader(sp => sp.GetRequiredService<CollectingMetricReader>()));
         });
     }
 
@@ -60,7 +64,8 @@ public class TelemetryApiFactory : WebApplicationFactory<Program>, IAsyncLifetim
             Metrics.Clear();
         }
 
-        Assert.True(Services.GetRequiredService<MeterProvider>().ForceFlush(10_000), "The meter provider did not flush.");
+        _ = Services.GetRequiredService<MeterProvider>();
+        Assert.True(Services.GetRequiredService<CollectingMetricReader>().Collect(10_000), "The in-memory metric reader did not collect.");
         lock (Metrics)
         {
             return [.. Metrics];
@@ -92,3 +97,6 @@ internal sealed class LockedSpanExporter(List<Activity> spans) : OpenTelemetry.B
         return OpenTelemetry.ExportResult.Success;
     }
 }
+
+/// <summary>Exports every collection into a list (the tests lock it while they read).</summary>
+internal sealed class CollectingMetricReader(List<Metric> metrics) : BaseExportingMetricReader(new OpenTelemetry.Exporter.InMemoryExporter<Metric>(metrics));
