@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using System.Text;
 using Xunit.Abstractions;
 
 namespace ComputeBank.Api.Tests;
@@ -64,42 +62,12 @@ public sealed class OpenApiLintTests(ApiFactory factory, ITestOutputHelper outpu
         }
     }
 
-    private static async Task<(int Exit, string Output)> RunAsync(string program, string directory, params string[] arguments)
+    private static Task<(int Exit, string Output)> RunAsync(string program, string directory, params string[] arguments) =>
+        ExternalProcess.RunAsync(program, directory, Quiet, arguments);
+
+    // No telemetry, update checks or colour codes in the output.
+    private static readonly Dictionary<string, string> Quiet = new(StringComparer.Ordinal)
     {
-        var start = new ProcessStartInfo(program)
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        // No telemetry, update checks or colour codes in the output.
-        start.Environment["REDOCLY_TELEMETRY"] = "off";
-        start.Environment["REDOCLY_SUPPRESS_UPDATE_NOTICE"] = "true";
-        start.Environment["NO_COLOR"] = "1";
-        start.Environment["FORCE_COLOR"] = "0";
-
-        using var process = Process.Start(start)!;
-        var text = new StringBuilder();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{program} {string.Join(' ', arguments)} did not finish in 10 minutes");
-        }
-
-        text.Append(await stdout).Append(await stderr);
-        return (process.ExitCode, text.ToString());
-    }
+        ["REDOCLY_TELEMETRY"] = "off", ["REDOCLY_SUPPRESS_UPDATE_NOTICE"] = "true", ["NO_COLOR"] = "1", ["FORCE_COLOR"] = "0",
+    };
 }
