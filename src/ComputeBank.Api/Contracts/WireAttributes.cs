@@ -49,8 +49,8 @@ public static class WirePatterns
     /// <summary>An operation id (<see cref="Domain.OperationId"/>): 1 to 128 printable ASCII characters.</summary>
     public const string OperationId = "^[ -~]{1,128}$";
 
-    /// <summary>A period: <c>yyyy-MM</c> for monthly catalogues, <c>yyyy-Qn</c> for quarterly ones.</summary>
-    public const string Period = "^[0-9]{4}-([0-9]{2}|Q[1-4])$";
+    /// <summary>A period: <c>yyyy-MM</c> (months 01 to 12) for monthly catalogues, <c>yyyy-Qn</c> for quarterly ones.</summary>
+    public const string Period = "^[0-9]{4}-(0[1-9]|1[0-2]|Q[1-4])$";
 
     /// <summary>An amount as returned: exactly 3 decimals, negative only for a balance under a credit limit.</summary>
     public const string HoursValue = "^-?[0-9]+\\.[0-9]{3}$";

@@ -25,9 +25,12 @@ public static class GetAccountHistoryEndpoint
             .WithName("GetAccountHistory")
             .ReadsFromReplica()
             .RequireAccountReader()
-            .WithTags("Queries")
+            .WithTags(ApiDocs.QueriesTag)
             .WithSummary("Get an account's history")
             .WithDescription("Events in stream order (?afterVersion=&limit=, at most 1000) with version, global sequence, type, time, data and the bucket balance after each; next is the cursor of the following page. For a system account, every event that posted to it, numbered 1, 2, ... as its versions (from an async projection; asOfSequence says how far it has read).")
+            .AcceptsQuery(new QueryParameter("afterVersion", "Events after this stream version (0, the default, starts at the first).", QueryParameterType.Int64, Minimum: 0, Default: 0))
+            .AcceptsQuery(new QueryParameter("limit", "At most this many events.", QueryParameterType.Int32, Minimum: 1, Maximum: MaxLimit, Default: DefaultLimit))
+            .Produces<HistoryPage>(StatusCodes.Status200OK, ApiDocs.Json)
             .ProducesProblems(400, "validation_failed")
             .ProducesProblems(404, "account_not_found");
 
@@ -79,7 +82,7 @@ public static class GetAccountHistoryEndpoint
                 ["sequence"] = e.Sequence,
                 ["type"] = e.TypeName,
                 ["time"] = OperationResults.Timestamp(e.Timestamp),
-                ["data"] = JsonNode.Parse(DomainJson.SerializeEvent(e.Data)),
+                ["data"] = EventData.ToNode(e.Data),
                 ["balances"] = new JsonArray([.. AccountEvolution.BucketsOf((AccountEvent)e.Data, id!).Order().Select(b =>
                     (JsonNode)ContractJson.ToNode(OperationResults.Bucket(b, account.Balance(b).Posted, account.Balance(b).Pending, account.Available(b))))]),
             });

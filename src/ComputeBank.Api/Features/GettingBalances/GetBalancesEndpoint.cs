@@ -22,9 +22,12 @@ public static class GetBalancesEndpoint
             .WithName("GetBalances")
             .ReadsFromReplica()
             .RequireAccountReader()
-            .WithTags("Queries")
+            .WithTags(ApiDocs.QueriesTag)
             .WithSummary("Get balances as of an instant or version")
             .WithDescription("Balances per bucket replayed from the account's events alone, as of ?asOf=<ISO timestamp> or at stream ?version=N (time travel).")
+            .AcceptsQuery(new QueryParameter("asOf", "The instant to replay to (ISO 8601; UTC when it carries no offset). Not with version.", QueryParameterType.Timestamp))
+            .AcceptsQuery(new QueryParameter("version", "The stream version to replay to (1 or more, at most the stream's length). Not with asOf.", QueryParameterType.Int64, Minimum: 1))
+            .Produces<BalancesView>(StatusCodes.Status200OK, ApiDocs.Json)
             .ProducesProblems(400, "validation_failed")
             .ProducesProblems(404, "account_not_found");
 

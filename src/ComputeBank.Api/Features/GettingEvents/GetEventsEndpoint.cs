@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
+using ComputeBank.Api.Contracts;
 using ComputeBank.Api.Http;
 using ComputeBank.Api.Ledger;
-using ComputeBank.Domain;
 
 namespace ComputeBank.Api.Features.GettingEvents;
 
@@ -21,9 +21,12 @@ public static class GetEventsEndpoint
         api.MapGet("/events", GetAsync)
             .WithName("GetEvents")
             .RequireAuthorization(Security.Policies.ReadAll)
-            .WithTags("Queries")
+            .WithTags(ApiDocs.QueriesTag)
             .WithSummary("Get the global event feed")
             .WithDescription("Events in global sequence order after ?afterSequence= (?limit=), with the next cursor.")
+            .AcceptsQuery(new QueryParameter("afterSequence", "Events after this global sequence (0, the default, starts at the first); the next of the previous page.", QueryParameterType.Int64, Minimum: 0, Default: 0))
+            .AcceptsQuery(new QueryParameter("limit", "At most this many events.", QueryParameterType.Int32, Minimum: 1, Maximum: MaxLimit, Default: DefaultLimit))
+            .Produces<EventPage>(StatusCodes.Status200OK, ApiDocs.Json)
             .ProducesProblems(400, "validation_failed");
 
     private static async Task<IResult> GetAsync(HttpRequest request, EventStore.EventStore store, CancellationToken ct)
@@ -46,7 +49,7 @@ public static class GetEventsEndpoint
                 ["version"] = e.Version,
                 ["type"] = e.TypeName,
                 ["time"] = OperationResults.Timestamp(e.Timestamp),
-                ["data"] = JsonNode.Parse(DomainJson.SerializeEvent(e.Data)),
+                ["data"] = EventData.ToNode(e.Data),
                 ["metadata"] = JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(e.Metadata, MetadataJson)),
             })]),
             ["next"] = events.Count == 0 ? afterSequence.Value : events[^1].Sequence,

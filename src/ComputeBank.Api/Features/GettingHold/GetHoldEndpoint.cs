@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using ComputeBank.Api.Contracts;
 using ComputeBank.Api.Http;
 using ComputeBank.Api.Ledger;
 using ComputeBank.Api.Security;
@@ -19,9 +20,10 @@ public static class GetHoldEndpoint
         api.MapGet("/holds/{holdId}", GetAsync)
             .WithName("GetHold")
             .RequireHoldReader()
-            .WithTags("Queries")
+            .WithTags(ApiDocs.QueriesTag)
             .WithSummary("Get a hold")
             .WithDescription("The hold and its status (pending, captured, released, expired).")
+            .Produces<HoldDetails>(StatusCodes.Status200OK, ApiDocs.Json)
             .ProducesProblems(400, "validation_failed")
             .ProducesProblems(404, "hold_not_found");
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using ComputeBank.Api.Contracts;
 using ComputeBank.Api.Http;
 using ComputeBank.Messaging.Durable;
 
@@ -14,11 +15,11 @@ public static class GetOperationEndpoint
         api.MapGet("/operations/{operationId}", GetAsync)
             .WithName("GetOperation")
             .RequireAuthorization(Security.Policies.Reader)
-            .WithTags("Queries")
+            .WithTags(ApiDocs.QueriesTag)
             .WithSummary("Get the status of an operation")
             .WithDescription("{status: pending|succeeded|failed, result | problem} of an asynchronously submitted command (or of any command the operation log remembers). Auditors and operators read every operation; a provider or consumer reads one that acted on or touched an account of its own, with the result cut to its own accounts; any other id answers 404 as if it were unknown.")
-            .ProducesProblems(404, "operation_not_found")
-            .Produces<JsonObject>();
+            .Produces<OperationStatusView>(StatusCodes.Status200OK, ApiDocs.Json)
+            .ProducesProblems(404, "operation_not_found");
 
     private static async Task<IResult> GetAsync(string operationId, DurableQueue queue, HttpContext http, CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using ComputeBank.Api.Contracts;
 using ComputeBank.Api.Hosting;
 using ComputeBank.Api.Http;
 using ComputeBank.Api.Projections;
@@ -19,9 +20,10 @@ public static class GetPoolEndpoint
             .WithName("GetPool")
             .ReadsFromReplica()
             .RequireAuthorization(Security.Policies.ReadAll)
-            .WithTags("Queries")
+            .WithTags(ApiDocs.QueriesTag)
             .WithSummary("Get a pool's totals")
             .WithDescription("Totals of a bucket over all accounts: deposited, withdrawn, moved across periods in and out, held and available (an async projection; asOfSequence says how far it has read).")
+            .Produces<PoolView>(StatusCodes.Status200OK, ApiDocs.Json)
             .ProducesProblems(400, "validation_failed");
 
     private static async Task<IResult> GetAsync(

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using ComputeBank.Api.Contracts;
 using ComputeBank.Api.Features.SubmittingAsynchronously;
 using ComputeBank.Api.Http;
 using ComputeBank.Messaging.Durable;
@@ -23,8 +24,11 @@ public static class DeadLetterEndpoints
             .WithTags("Operations")
             .WithSummary("List dead letters")
             .WithDescription("Commands that failed after the configured number of attempts, with their last error, newest first, paged.")
-            .ProducesProblems(400, "validation_failed")
-            .Produces<JsonObject>();
+            .AcceptsQuery(new QueryParameter("afterId", "Dead letters after this id (0, the default, starts at the first).", QueryParameterType.Int64, Minimum: 0, Default: 0))
+            .AcceptsQuery(new QueryParameter("limit", "At most this many dead letters.", QueryParameterType.Int32, Minimum: 1, Maximum: MaxLimit, Default: 100))
+            .AcceptsQuery(new QueryParameter("includeReplayed", "true to list dead letters already replayed too.", QueryParameterType.Boolean, Default: false))
+            .Produces<DeadLetterPage>(StatusCodes.Status200OK, ApiDocs.Json)
+            .ProducesProblems(400, "validation_failed");
         api.MapPost("/dead-letters/{id}/replay", ReplayAsync)
             .WithName("ReplayDeadLetter")
             .RequireAuthorization(Security.Policies.Operator)
@@ -32,8 +36,10 @@ public static class DeadLetterEndpoints
             .WithSummary("Replay a dead letter")
             .WithDescription("Queues the dead-lettered command again (202); answered 404 for an unknown letter and 409 when it was replayed already.")
             .ProducesProblems(404, "dead_letter_not_found")
-            .ProducesProblems(409, "dead_letter_already_replayed")
-            .Produces<JsonObject>(StatusCodes.Status202Accepted);
+            .Produces<DeadLetterReplayed>(StatusCodes.Status202Accepted, ApiDocs.Json)
+            .WithMetadata(new ApiDocs.LocationHeader(StatusCodes.Status202Accepted))
+            .ProducesProblems(404, "dead_letter_not_found")
+            .ProducesProblems(409, "dead_letter_already_replayed");
     }
 
     private static async Task<IResult> ListAsync(HttpRequest request, DurableQueue queue, CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using ComputeBank.Api.Contracts;
 using ComputeBank.Api.Http;
 using ComputeBank.Domain;
 
@@ -16,14 +17,16 @@ public static class SubmitCommandEndpoint
         api.MapPost("/commands", (HttpContext http, LedgerCatalogue catalogue, TimeProvider time, CancellationToken ct) => SubmitAsync(http, kinds, catalogue, time, ct))
             .WithName("SubmitCommand")
             .RequireAuthorization(Security.Policies.Writer)
-            .WithTags("Commands")
+            .WithTags(ApiDocs.CommandsTag)
             .WithSummary("Submit a command as a message")
             .WithDescription("Stores a command {type, body} durably and answers 202 with Location: /api/v1/operations/{operationId}; a worker on any node runs it. The body is validated exactly as on the synchronous endpoint.")
+            .Accepts<SubmitCommandRequest>(ApiDocs.Json)
+            .Produces<CommandAccepted>(StatusCodes.Status202Accepted, ApiDocs.Json)
+            .WithMetadata(new ApiDocs.LocationHeader(StatusCodes.Status202Accepted))
             .ProducesProblems(400, "validation_failed", "malformed_json")
             .ProducesProblems(409, "operation_id_conflict")
             .ProducesProblems(413, "payload_too_large")
-            .Accepts<JsonObject>("application/json")
-            .Produces<JsonObject>(StatusCodes.Status202Accepted);
+            .ProducesProblems(415, "unsupported_media_type");
 
     private static async Task<IResult> SubmitAsync(
         HttpContext http, IReadOnlyDictionary<string, CommandKind> kinds, LedgerCatalogue catalogue, TimeProvider time, CancellationToken cancellationToken)

@@ -52,16 +52,18 @@ public sealed record BatchResponse
 [JsonNumberHandling(JsonNumberHandling.Strict)]
 public sealed record BatchItemResult
 {
-    /// <summary>The status the command would have answered alone (201/200 on success, 4xx refused; 422 <c>batch_aborted</c>
-    /// for the commands of an atomic batch that another command made fail).</summary>
+    /// <summary>The status the command would have answered alone (201/200 on success, 202 queued with
+    /// <c>Prefer: respond-async</c>, 4xx refused; 422 <c>batch_aborted</c> for the commands of an atomic batch that another
+    /// command made fail).</summary>
     public required int Status { get; init; }
 
     /// <summary>True when this is the stored answer of an earlier submission with the same operation id.</summary>
     public required bool Replayed { get; init; }
 
-    /// <summary>On success: the command's answer (an operation result; for <c>account</c>, the account).</summary>
+    /// <summary>On success: the command's answer (an operation result; for <c>account</c>, the account); with
+    /// <c>Prefer: respond-async</c> (status 202), the queued command's status URL.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    [AnyOfContracts(typeof(OperationResult), typeof(AccountView))]
+    [AnyOfContracts(typeof(OperationResult), typeof(AccountView), typeof(CommandAccepted))]
     public JsonObject? Result { get; init; }
 
     /// <summary>On refusal: the problem the command would have answered alone.</summary>

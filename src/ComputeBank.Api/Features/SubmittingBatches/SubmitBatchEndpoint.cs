@@ -31,6 +31,7 @@ public static class SubmitBatchEndpoint
                              "or none does, and the others answer 422 batch_aborted.")
             .Accepts<BatchRequest>(ApiDocs.Json)
             .Produces<BatchResponse>(StatusCodes.Status200OK, ApiDocs.Json)
+            .WithMetadata(new ApiDocs.RespondAsync(typeof(BatchResponse)))
             .ProducesProblems(StatusCodes.Status400BadRequest, "validation_failed", "malformed_json")
             .ProducesProblems(StatusCodes.Status413PayloadTooLarge, "payload_too_large")
             .ProducesProblems(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type");
