@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+
+using ComputeBank.Cli;
 
 namespace ComputeBank.Samples.Auditor;
 
@@ -22,14 +22,7 @@ public static class AuditorSample
           --csv      where the ledger export goes (or $COMPUTEBANK_CSV; default computebank-ledger.csv)
         """;
 
-    /// <summary>The CSV columns: one row per event of the global feed.</summary>
-    public static readonly string[] CsvColumns =
-        ["sequence", "time", "stream_id", "version", "type", "operation_id", "account_id", "resource_class", "region", "period", "hours", "user", "data"];
-
     private const int FeedPage = 500;
-
-    /// <summary>The event data as it is, without the HTML-safe escapes of the default encoder (+ as \u002B): a CSV is not a web page.</summary>
-    private static readonly JsonSerializerOptions CsvJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Reads the settings from <paramref name="args"/> and the environment, then runs the audit.</summary>
     public static Task RunAsync(string[] args, TextWriter output, CancellationToken cancellationToken) =>
@@ -101,9 +94,10 @@ public static class AuditorSample
 
         output.WriteLine();
         output.WriteLine($"4. Export the ledger to CSV by walking the event feed: GET /api/v1/events?afterSequence=N&limit={FeedPage}");
-        var (rows, streams, last, mine) = await ExportAsync(auditor, csvPath, accountId, cancellationToken);
-        output.WriteLine($"   {rows} events of {streams} streams, sequences up to {last}, written to {csvPath}; {mine} of them are {accountId}'s");
-        output.WriteLine($"   columns: {string.Join(",", CsvColumns)}");
+        var (events, streams, last, mine) = await ExportAsync(auditor, csvPath, accountId, cancellationToken);
+        output.WriteLine($"   {events} events of {streams} streams, sequences up to {last}, written to {csvPath}; {mine} of them are {accountId}'s");
+        output.WriteLine("   one row per posting (signed hours) or per event that posts nothing, as deploy/local/cli export --format csv writes (docs/export-csv.md)");
+        output.WriteLine($"   columns: {LedgerCsv.Header}");
 
         if (!agrees || (bool?)report["ok"] != true || mine != history.Count)
         {
@@ -114,13 +108,29 @@ public static class AuditorSample
         }
     }
 
-    /// <summary>Walks the feed from the start, one CSV row per event; returns the counts the audit prints.</summary>
-    private static async Task<(int Rows, int Streams, long LastSequence, int OfAccount)> ExportAsync(LedgerApi auditor, string csvPath, string accountId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Exports the whole ledger to <paramref name="csvPath"/> in the ledger's CSV format (docs/export-csv.md, the same
+    /// rows as <c>deploy/local/cli export --all --format csv</c>) by walking the <c>/api/v1/events</c> feed from the start.
+    /// </summary>
+    /// <param name="baseAddress">The service.</param>
+    /// <param name="token">An auditor's or operator's token (the feed is theirs to read).</param>
+    /// <param name="csvPath">Where the CSV goes (replaced if it exists).</param>
+    /// <param name="cancellationToken">Cancels the calls.</param>
+    /// <returns>The number of events exported and the last sequence.</returns>
+    public static async Task<(int Events, long LastSequence)> ExportCsvAsync(Uri baseAddress, string token, string csvPath, CancellationToken cancellationToken)
+    {
+        using var auditor = new LedgerApi(baseAddress, token);
+        var (events, _, last, _) = await ExportAsync(auditor, csvPath, "", cancellationToken);
+        return (events, last);
+    }
+
+    /// <summary>Walks the feed from the start, writing each event's rows; returns the counts the audit prints.</summary>
+    private static async Task<(int Events, int Streams, long LastSequence, int OfAccount)> ExportAsync(LedgerApi auditor, string csvPath, string accountId, CancellationToken cancellationToken)
     {
         var streams = new HashSet<string>(StringComparer.Ordinal);
-        var (rows, ofAccount, after) = (0, 0, 0L);
-        await using var csv = new StreamWriter(csvPath, append: false, new UTF8Encoding(false)) { NewLine = "\n" };
-        await csv.WriteLineAsync(string.Join(",", CsvColumns).AsMemory(), cancellationToken);
+        var (count, ofAccount, after) = (0, 0, 0L);
+        await using var csv = new StreamWriter(csvPath, append: false, new UTF8Encoding(false));
+        await LedgerCsv.WriteLineAsync(csv, LedgerCsv.Header, cancellationToken);
         while (true)
         {
             var page = await auditor.GetAsync(string.Create(CultureInfo.InvariantCulture, $"/api/v1/events?afterSequence={after}&limit={FeedPage}"), cancellationToken);
@@ -128,40 +138,29 @@ public static class AuditorSample
             foreach (var e in events)
             {
                 var data = e!["data"]!;
-                var bucket = data["bucket"];
                 var streamId = (string)e["streamId"]!;
                 streams.Add(streamId);
-                rows++;
+                count++;
                 if ((string?)data["accountId"] == accountId && streamId.StartsWith("account-", StringComparison.Ordinal))
                 {
                     ofAccount++;
                 }
 
-                string?[] row =
-                [
-                    ((long)e["sequence"]!).ToString(CultureInfo.InvariantCulture), (string?)e["time"], streamId, ((long)e["version"]!).ToString(CultureInfo.InvariantCulture),
-                    (string?)e["type"], (string?)data["operationId"] ?? (string?)data["holdId"], (string?)data["accountId"],
-                    (string?)bucket?["resourceClass"], (string?)bucket?["region"], (string?)bucket?["period"], (string?)data["hours"],
-                    (string?)e["metadata"]?["user"], data.ToJsonString(CsvJson),
-                ];
-                await csv.WriteLineAsync(string.Join(",", row.Select(Csv)).AsMemory(), cancellationToken);
+                foreach (var row in LedgerCsv.Rows((long)e["sequence"]!, (string)e["time"]!, streamId, (long)e["version"]!, (string)e["type"]!, data, (string?)e["metadata"]?["user"]))
+                {
+                    await LedgerCsv.WriteLineAsync(csv, row, cancellationToken);
+                }
             }
 
             var next = (long)page["next"]!;
             if (events.Count == 0 || next == after)
             {
-                return (rows, streams.Count, after, ofAccount);
+                return (count, streams.Count, after, ofAccount);
             }
 
             after = next;
         }
     }
-
-    /// <summary>A CSV field (RFC 4180): quoted when it holds a comma, quote or line break, quotes doubled.</summary>
-    public static string Csv(string? value) =>
-        value is null ? ""
-        : value.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""
-        : value;
 
     /// <summary>The gist of an event for the history listing: hours, counterparty, hold, settlement, reason.</summary>
     private static string Describe(JsonNode data)

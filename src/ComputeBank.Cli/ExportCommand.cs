@@ -13,12 +13,11 @@ namespace ComputeBank.Cli;
 /// <summary>
 /// <c>export --account ID | --all [--format ndjson|csv] [--output FILE]</c>: events in sequence order with the running
 /// balance (posted, pending, available) of every bucket each event touched on its account, replayed from one
-/// consistent snapshot. NDJSON: one object per event; CSV: one row per event and touched bucket.
+/// consistent snapshot. NDJSON: one object per event; CSV: the ledger's journal format (<see cref="LedgerCsv"/>,
+/// docs/export-csv.md), the same rows samples/auditor writes from the event feed.
 /// </summary>
 public static class ExportCommand
 {
-    private static readonly string[] CsvHeader =
-        ["sequence", "time", "stream_id", "version", "type", "account_id", "resource_class", "region", "period", "posted", "pending", "available"];
 
     public static Command Create(CliOptions options)
     {
@@ -70,7 +69,7 @@ public static class ExportCommand
         long count = 0;
         if (csv)
         {
-            await writer.WriteLineAsync(string.Join(",", CsvHeader));
+            await LedgerCsv.WriteLineAsync(writer, LedgerCsv.Header, ct);
         }
 
         await using var scan = await EventScan.OpenAsync(context.Store.DataSource, context.Store.Schema, ct);
@@ -79,27 +78,21 @@ public static class ExportCommand
             count++;
             var data = e.Data ?? throw new InvalidOperationException($"event {e.Sequence} ({e.StreamId} v{e.Version}) cannot be read: {e.Error}");
             var state = states[e.StreamId] = Domain.Ledger.Evolve(e.StreamId, states.GetValueOrDefault(e.StreamId), data);
-            var balances = state is AccountState account && data is AccountEvent accountEvent
-                ? AccountEvolution.BucketsOf(accountEvent, account.AccountId).Order()
-                    .Select(b => (Account: account.AccountId.Value, Bucket: b, account.Balance(b).Posted, account.Balance(b).Pending, Available: account.Available(b))).ToList()
-                : [];
             var time = OperationResults.Timestamp(e.Timestamp);
             if (csv)
             {
-                var head = new[] { e.Sequence.ToString(CultureInfo.InvariantCulture), time, e.StreamId, e.Version.ToString(CultureInfo.InvariantCulture), e.TypeName };
-                if (balances.Count == 0)
+                var json = JsonNode.Parse(DomainJson.SerializeEvent(data))!;
+                foreach (var row in LedgerCsv.Rows(e.Sequence, time, e.StreamId, e.Version, e.TypeName, json, e.User))
                 {
-                    await writer.WriteLineAsync(Csv([.. head, AccountOf(state), "", "", "", "", "", ""]));
-                }
-
-                foreach (var b in balances)
-                {
-                    await writer.WriteLineAsync(Csv([.. head, b.Account, b.Bucket.ResourceClass.Value, b.Bucket.Region.Value, b.Bucket.Period.ToString(),
-                        b.Posted.ToString(), b.Pending.ToString(), b.Available.ToString()]));
+                    await LedgerCsv.WriteLineAsync(writer, row, ct);
                 }
             }
             else
             {
+                var balances = state is AccountState account && data is AccountEvent accountEvent
+                    ? AccountEvolution.BucketsOf(accountEvent, account.AccountId).Order()
+                        .Select(b => OperationResults.Bucket(b, account.Balance(b).Posted, account.Balance(b).Pending, account.Available(b))).ToList()
+                    : [];
                 var line = new JsonObject
                 {
                     ["sequence"] = e.Sequence,
@@ -108,7 +101,7 @@ public static class ExportCommand
                     ["version"] = e.Version,
                     ["type"] = e.TypeName,
                     ["data"] = JsonNode.Parse(DomainJson.SerializeEvent(data)),
-                    ["balances"] = new JsonArray([.. balances.Select(b => (JsonNode)ComputeBank.Api.Contracts.ContractJson.ToNode(OperationResults.Bucket(b.Bucket, b.Posted, b.Pending, b.Available)))]),
+                    ["balances"] = new JsonArray([.. balances.Select(b => (JsonNode)ComputeBank.Api.Contracts.ContractJson.ToNode(b))]),
                 };
                 await writer.WriteLineAsync(line.ToJsonString(Compact));
             }
@@ -119,9 +112,4 @@ public static class ExportCommand
     }
 
     private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false };
-
-    private static string AccountOf(object? state) => state is AccountState a ? a.AccountId.Value : "";
-
-    private static string Csv(IEnumerable<string> fields) => string.Join(",", fields.Select(f =>
-        f.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + f.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : f));
 }

@@ -49,19 +49,44 @@ public sealed class CliTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task GivenAccount_WhenExportingCsv_ThenRowsCarryRunningBalancesEndingAtTheCurrentBalance()
+    public async Task GivenAccount_WhenExportingCsv_ThenItsSignedHoursAndHeldHoursSumToTheCurrentBalance()
     {
         var (code, output, _) = await RunAsync("export", "--account", "alice", "--format", "csv");
         Assert.Equal(CliApp.Ok, code);
         var lines = output.TrimEnd('\n').Split('\n');
-        Assert.Equal("sequence,time,stream_id,version,type,account_id,resource_class,region,period,posted,pending,available", lines[0]);
-        Assert.All(lines.Skip(1), l => Assert.Contains(",account-alice,", l, StringComparison.Ordinal));
-        var withdrawn = Assert.Single(lines, l => l.Contains("V1.CreditsWithdrawn", StringComparison.Ordinal));
-        Assert.EndsWith(",alice,gpu.h100,beijing,2026-11,24.250,0.000,24.250", withdrawn, StringComparison.Ordinal);
-        Assert.EndsWith(",alice,gpu.h100,beijing,2026-12,20.250,0.000,20.250", lines[^1], StringComparison.Ordinal);
-        var (posted, pending, available) = await _client.BalanceAsync("alice", "2026-12");
-        Assert.EndsWith($",{posted},{pending},{available}", lines[^1], StringComparison.Ordinal);
+        Assert.Equal(LedgerCsv.Header, lines[0]);
+        var rows = lines.Skip(1).Select(l => l.Split(',')).ToList();
+        int Column(string name) => Array.IndexOf(LedgerCsv.Columns, name);
+        Assert.All(rows, r => Assert.Equal("account-alice", r[Column("stream_id")]));
+        var withdrawn = rows.Where(r => r[Column("type")] == "V1.CreditsWithdrawn").Select(r => (r[Column("account_id")], r[Column("hours")], r[Column("operation_id")])).ToList();
+        Assert.Equal([("alice", "-5.250", "wd-1"), ("bank.consumption", "5.250", "wd-1")], withdrawn);
+
+        foreach (var period in new[] { "2026-11", "2026-12" })
+        {
+            var own = rows.Where(r => r[Column("account_id")] == "alice" && r[Column("period")] == period).ToList();
+            decimal Sum(string column) => own.Sum(r => r[Column(column)] is { Length: > 0 } v ? decimal.Parse(v, System.Globalization.CultureInfo.InvariantCulture) : 0m);
+            var (posted, pending, _) = await _client.BalanceAsync("alice", period);
+            Assert.Equal(decimal.Parse(posted, System.Globalization.CultureInfo.InvariantCulture), Sum("hours"));
+            Assert.Equal(decimal.Parse(pending, System.Globalization.CultureInfo.InvariantCulture), Sum("held_hours"));
+        }
     }
+
+    [Theory]
+    [InlineData("=1+2", false, "'=1+2")]
+    [InlineData("+49 30", false, "'+49 30")]
+    [InlineData("-SME", false, "'-SME")]
+    [InlineData("@SUM(A1)", false, "'@SUM(A1)")]
+    [InlineData("\tx", false, "'\tx")]
+    [InlineData("\rx", false, "\"'\rx\"")]
+    [InlineData("a,\"b\"", false, "\"a,\"\"b\"\"\"")]
+    [InlineData("-12.500", true, "-12.500")]
+    [InlineData("-12.500", false, "'-12.500")]
+    [InlineData("-1+2", true, "'-1+2")]
+    [InlineData("-", true, "'-")]
+    [InlineData("plain", false, "plain")]
+    [InlineData(null, false, "")]
+    public void GivenCellText_WhenWrittenToCsv_ThenFormulasAreGuardedButNegativeNumbersStayNumbers(string? value, bool numeric, string expected) =>
+        Assert.Equal(expected, LedgerCsv.Cell(value, numeric));
 
     [Fact]
     public async Task GivenLedger_WhenExportingAllAsNdjsonToFile_ThenOneLinePerEventInSequenceOrder()

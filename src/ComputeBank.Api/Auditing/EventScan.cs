@@ -6,7 +6,8 @@ namespace ComputeBank.Api.Auditing;
 
 /// <summary>An event as the read side replays it: position, stream, version, stable type name, time and domain object.</summary>
 /// <see cref="Data"/> is null (and <see cref="Error"/> says why) when the stored JSON no longer reads as its type.
-public sealed record ReplayedEvent(long Sequence, string StreamId, long Version, string TypeName, DateTimeOffset Timestamp, object? Data, string? Error = null);
+/// <see cref="User"/> is the <c>user</c> of the event's metadata (on whose behalf it was written), when there is one.
+public sealed record ReplayedEvent(long Sequence, string StreamId, long Version, string TypeName, DateTimeOffset Timestamp, object? Data, string? Error = null, string? User = null);
 
 /// <summary>
 /// One consistent view of the ledger for auditors: a READ ONLY, REPEATABLE READ transaction in which every event is
@@ -59,7 +60,7 @@ public sealed class EventScan : IAsyncDisposable
         // Two statements rather than "stream_id = $3 OR $3 IS NULL": the whole-log scan must walk the primary key in
         // order (a generic plan for the combined condition sorted a million rows instead), one stream its own index.
         await using var command = new NpgsqlCommand(
-            $"SELECT seq_id, stream_id, version, type, data, timestamp FROM {Schema}.events " +
+            $"SELECT seq_id, stream_id, version, type, data, timestamp, metadata->>'user' FROM {Schema}.events " +
             (streamId is null ? "WHERE seq_id > $1 AND seq_id <= $2 ORDER BY seq_id" : "WHERE stream_id = $3 AND seq_id > $1 AND seq_id <= $2 ORDER BY version"),
             _connection, _transaction);
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterSequence });
@@ -77,6 +78,7 @@ public sealed class EventScan : IAsyncDisposable
             var type = reader.GetString(3);
             var data = reader.GetString(4);
             var timestamp = reader.GetFieldValue<DateTimeOffset>(5);
+            var user = await reader.IsDBNullAsync(6, ct) ? null : reader.GetString(6);
             object? @event = null;
             string? error = null;
             try
@@ -88,7 +90,7 @@ public sealed class EventScan : IAsyncDisposable
                 error = e.Message;
             }
 
-            yield return new ReplayedEvent(sequence, stream, version, type, timestamp, @event, error);
+            yield return new ReplayedEvent(sequence, stream, version, type, timestamp, @event, error, user);
         }
     }
 

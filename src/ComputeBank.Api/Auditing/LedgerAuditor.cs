@@ -6,7 +6,7 @@ using ComputeBank.Domain.Accounts;
 namespace ComputeBank.Api.Auditing;
 
 /// <summary>
-/// Proves the books from events alone (DOMAIN.md invariants 1, 3 and 5), for GET /api/v1/audit/verify and
+/// Proves the books from events alone (docs/domain.md invariants 1, 3 and 5), for GET /api/v1/audit/verify and
 /// <c>computebank audit verify</c>. Every event is replayed once, in sequence order, from one consistent snapshot
 /// (<see cref="EventScan"/>); memory grows with the number of streams and buckets, not with the number of events.
 /// <list type="bullet">

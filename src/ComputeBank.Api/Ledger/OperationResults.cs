@@ -7,7 +7,7 @@ using ComputeBank.Messaging;
 namespace ComputeBank.Api.Ledger;
 
 /// <summary>
-/// The JSON of an operation result (API.md): the operation id, every touched account with its new stream version and
+/// The JSON of an operation result (docs/api.md): the operation id, every touched account with its new stream version and
 /// the balance of every touched bucket, and the global sequence of the last event written.
 /// </summary>
 public static class OperationResults
@@ -59,7 +59,7 @@ public static class OperationResults
     };
 }
 
-/// <summary>The JSON of an account (API.md): id, owner, kind, status, version, credit limits and balances per bucket.</summary>
+/// <summary>The JSON of an account (docs/api.md): id, owner, kind, status, version, credit limits and balances per bucket.</summary>
 public static class AccountViews
 {
     public static AccountView Of(AccountState account, long version) => new()
