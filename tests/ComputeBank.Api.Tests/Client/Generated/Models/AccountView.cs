@@ -47,7 +47,7 @@ namespace ComputeBank.Api.Tests.Client.Models
 #else
         public string DisplayName { get; set; }
 #endif
-        /// <summary>The kind of account: `provider` (deposits capacity) or `consumer` (spends credits).</summary>
+        /// <summary>The kind of account: `provider` (deposits capacity), `consumer` (spends credits) or `system` (the bank&apos;s own).</summary>
         public global::ComputeBank.Api.Tests.Client.Models.AccountView_kind? Kind { get; set; }
         /// <summary>Only in the 201 answer of opening: the global sequence of the event that opened the account.</summary>
         public long? LastSequence { get; set; }

@@ -3,7 +3,7 @@ using System.Runtime.Serialization;
 using System;
 namespace ComputeBank.Api.Tests.Client.Models
 {
-    /// <summary>The kind of account: `provider` (deposits capacity) or `consumer` (spends credits).</summary>
+    /// <summary>The kind of account: `provider` (deposits capacity), `consumer` (spends credits) or `system` (the bank&apos;s own).</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public enum AccountView_kind
     {
@@ -14,6 +14,10 @@ namespace ComputeBank.Api.Tests.Client.Models
         [EnumMember(Value = "consumer")]
         #pragma warning disable CS1591
         Consumer,
+        #pragma warning restore CS1591
+        [EnumMember(Value = "system")]
+        #pragma warning disable CS1591
+        System,
         #pragma warning restore CS1591
     }
 }

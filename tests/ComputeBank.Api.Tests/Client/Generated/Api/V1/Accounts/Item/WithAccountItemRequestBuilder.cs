@@ -70,7 +70,7 @@ namespace ComputeBank.Api.Tests.Client.Api.V1.Accounts.Item
         {
         }
         /// <summary>
-        /// The account with its status, kind, owner, stream version, credit limits and balances per bucket (posted, pending, available). Roles: provider, consumer (only on accounts whose ownerId is the token&apos;s owner); auditor, operator (any).
+        /// The account with its status, kind, owner, stream version, credit limits and balances per bucket (posted, pending, available). The bank&apos;s system accounts (bank.capacity, bank.consumption, bank.expiry, bank.conversion; auditors and operators only) answer kind system with their posted balances from an async projection, and asOfSequence says how far it has read. Roles: provider, consumer (only on accounts whose ownerId is the token&apos;s owner); auditor, operator (any).
         /// </summary>
         /// <returns>A <see cref="global::ComputeBank.Api.Tests.Client.Models.AccountView"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
@@ -99,7 +99,7 @@ namespace ComputeBank.Api.Tests.Client.Api.V1.Accounts.Item
             return await RequestAdapter.SendAsync<global::ComputeBank.Api.Tests.Client.Models.AccountView>(requestInfo, global::ComputeBank.Api.Tests.Client.Models.AccountView.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// The account with its status, kind, owner, stream version, credit limits and balances per bucket (posted, pending, available). Roles: provider, consumer (only on accounts whose ownerId is the token&apos;s owner); auditor, operator (any).
+        /// The account with its status, kind, owner, stream version, credit limits and balances per bucket (posted, pending, available). The bank&apos;s system accounts (bank.capacity, bank.consumption, bank.expiry, bank.conversion; auditors and operators only) answer kind system with their posted balances from an async projection, and asOfSequence says how far it has read. Roles: provider, consumer (only on accounts whose ownerId is the token&apos;s owner); auditor, operator (any).
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>

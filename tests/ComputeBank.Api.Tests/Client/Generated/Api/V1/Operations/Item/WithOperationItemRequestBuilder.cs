@@ -34,7 +34,7 @@ namespace ComputeBank.Api.Tests.Client.Api.V1.Operations.Item
         {
         }
         /// <summary>
-        /// {status: pending|succeeded|failed, result | problem} of an asynchronously submitted command (or of any command the operation log remembers). Roles: provider, consumer, auditor, operator.
+        /// {status: pending|succeeded|failed, result | problem} of an asynchronously submitted command (or of any command the operation log remembers). Auditors and operators read every operation; a provider or consumer reads one that acted on or touched an account of its own, with the result cut to its own accounts; any other id answers 404 as if it were unknown. Roles: provider, consumer, auditor, operator.
         /// </summary>
         /// <returns>A <see cref="global::ComputeBank.Api.Tests.Client.Models.OperationStatusView"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
@@ -61,7 +61,7 @@ namespace ComputeBank.Api.Tests.Client.Api.V1.Operations.Item
             return await RequestAdapter.SendAsync<global::ComputeBank.Api.Tests.Client.Models.OperationStatusView>(requestInfo, global::ComputeBank.Api.Tests.Client.Models.OperationStatusView.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// {status: pending|succeeded|failed, result | problem} of an asynchronously submitted command (or of any command the operation log remembers). Roles: provider, consumer, auditor, operator.
+        /// {status: pending|succeeded|failed, result | problem} of an asynchronously submitted command (or of any command the operation log remembers). Auditors and operators read every operation; a provider or consumer reads one that acted on or touched an account of its own, with the result cut to its own accounts; any other id answers 404 as if it were unknown. Roles: provider, consumer, auditor, operator.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>

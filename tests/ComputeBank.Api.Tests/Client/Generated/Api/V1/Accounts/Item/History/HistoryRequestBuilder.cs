@@ -34,7 +34,7 @@ namespace ComputeBank.Api.Tests.Client.Api.V1.Accounts.Item.History
         {
         }
         /// <summary>
-        /// Events in stream order (?afterVersion=&amp;limit=, at most 1000) with version, global sequence, type, time, data and the bucket balance after each; next is the cursor of the following page. Roles: provider, consumer (only on accounts whose ownerId is the token&apos;s owner); auditor, operator (any).
+        /// Events in stream order (?afterVersion=&amp;limit=, at most 1000) with version, global sequence, type, time, data and the bucket balance after each; next is the cursor of the following page. For a system account, every event that posted to it, numbered 1, 2, ... as its versions (from an async projection; asOfSequence says how far it has read). Roles: provider, consumer (only on accounts whose ownerId is the token&apos;s owner); auditor, operator (any).
         /// </summary>
         /// <returns>A <see cref="global::ComputeBank.Api.Tests.Client.Models.HistoryPage"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
@@ -63,7 +63,7 @@ namespace ComputeBank.Api.Tests.Client.Api.V1.Accounts.Item.History
             return await RequestAdapter.SendAsync<global::ComputeBank.Api.Tests.Client.Models.HistoryPage>(requestInfo, global::ComputeBank.Api.Tests.Client.Models.HistoryPage.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// Events in stream order (?afterVersion=&amp;limit=, at most 1000) with version, global sequence, type, time, data and the bucket balance after each; next is the cursor of the following page. Roles: provider, consumer (only on accounts whose ownerId is the token&apos;s owner); auditor, operator (any).
+        /// Events in stream order (?afterVersion=&amp;limit=, at most 1000) with version, global sequence, type, time, data and the bucket balance after each; next is the cursor of the following page. For a system account, every event that posted to it, numbered 1, 2, ... as its versions (from an async projection; asOfSequence says how far it has read). Roles: provider, consumer (only on accounts whose ownerId is the token&apos;s owner); auditor, operator (any).
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
@@ -91,7 +91,7 @@ namespace ComputeBank.Api.Tests.Client.Api.V1.Accounts.Item.History
             return new global::ComputeBank.Api.Tests.Client.Api.V1.Accounts.Item.History.HistoryRequestBuilder(rawUrl, RequestAdapter);
         }
         /// <summary>
-        /// Events in stream order (?afterVersion=&amp;limit=, at most 1000) with version, global sequence, type, time, data and the bucket balance after each; next is the cursor of the following page. Roles: provider, consumer (only on accounts whose ownerId is the token&apos;s owner); auditor, operator (any).
+        /// Events in stream order (?afterVersion=&amp;limit=, at most 1000) with version, global sequence, type, time, data and the bucket balance after each; next is the cursor of the following page. For a system account, every event that posted to it, numbered 1, 2, ... as its versions (from an async projection; asOfSequence says how far it has read). Roles: provider, consumer (only on accounts whose ownerId is the token&apos;s owner); auditor, operator (any).
         /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class HistoryRequestBuilderGetQueryParameters 
