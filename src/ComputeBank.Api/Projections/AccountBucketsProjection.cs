@@ -1,7 +1,8 @@
 using ComputeBank.Domain.Accounts;
 using ComputeBank.Messaging;
 using Npgsql;
-using NpgsqlTypes;
+
+using static ComputeBank.Api.Projections.ArrayParameters;
 
 namespace ComputeBank.Api.Projections;
 
@@ -60,8 +61,4 @@ public sealed class AccountBucketsProjection(string schema) : IStateProjection
         command.Parameters.Add(Bigint(rows.Select(r => r.Version)));
         yield return command;
     }
-
-    private static NpgsqlParameter Text(IEnumerable<string> values) => new() { Value = values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
-
-    private static NpgsqlParameter Bigint(IEnumerable<long> values) => new() { Value = values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint };
 }

@@ -4,6 +4,8 @@ using ComputeBank.Messaging;
 using Npgsql;
 using NpgsqlTypes;
 
+using static ComputeBank.Api.Projections.ArrayParameters;
+
 namespace ComputeBank.Api.Projections;
 
 /// <summary>
@@ -43,6 +45,4 @@ public sealed class AccountsProjection(string schema) : IStateProjection
             yield return command;
         }
     }
-
-    private static NpgsqlParameter Text(IEnumerable<string> values) => new() { Value = values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
 }

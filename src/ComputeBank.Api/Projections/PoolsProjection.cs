@@ -3,6 +3,8 @@ using ComputeBank.EventStore;
 using Npgsql;
 using NpgsqlTypes;
 
+using static ComputeBank.Api.Projections.ArrayParameters;
+
 namespace ComputeBank.Api.Projections;
 
 /// <summary>
@@ -116,6 +118,4 @@ public sealed class PoolTable(string schema)
         };
         return (bucket, t);
     }
-
-    private static NpgsqlParameter Text(IEnumerable<string> values) => new() { Value = values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
 }

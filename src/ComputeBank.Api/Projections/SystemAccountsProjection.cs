@@ -1,7 +1,8 @@
 using ComputeBank.Domain;
 using ComputeBank.EventStore;
 using Npgsql;
-using NpgsqlTypes;
+
+using static ComputeBank.Api.Projections.ArrayParameters;
 
 namespace ComputeBank.Api.Projections;
 
@@ -125,8 +126,4 @@ public sealed class SystemAccountsProjection(string schema, SystemAccountNames s
         await using var delete = new NpgsqlCommand($"DELETE FROM {schema}.system_postings; DELETE FROM {schema}.system_balances", c, tx);
         await delete.ExecuteNonQueryAsync(ct);
     }
-
-    private static NpgsqlParameter Text(IEnumerable<string> values) => new() { Value = values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
-
-    private static NpgsqlParameter Bigint(IEnumerable<long> values) => new() { Value = values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint };
 }

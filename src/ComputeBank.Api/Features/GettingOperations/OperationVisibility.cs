@@ -18,8 +18,7 @@ public static class OperationVisibility
     public static async Task<JsonObject?> ForCallerAsync(
         JsonObject body, OperationStatus status, ClaimsPrincipal user, IServiceProvider services, CancellationToken cancellationToken)
     {
-        var settings = services.GetRequiredService<AuthSettings>();
-        if (!settings.Enabled || Policies.RolesByPolicy[Policies.ReadAll].Any(user.IsInRole))
+        if (ReadAuthorization.ReadsEverything(user, services.GetRequiredService<AuthSettings>()))
         {
             return body;
         }
