@@ -5,7 +5,8 @@
 --   psql "host=... dbname=... user=..." -v ON_ERROR_STOP=1 -q -f samples/verify-chain/export.sql > ledger-chain.csv
 --   psql ... -v schema=other_schema -f ...     (the ledger's schema; cb by default)
 --
--- A read-only query: a role with SELECT on the schema's events and streams tables is enough.
+-- A read-only query: a role with SELECT on the schema's events view, event_hashes and Marten's mt_events and mt_streams
+-- tables is enough. The chain head of a stream is the link stored for its current version.
 \if :{?schema}
 \else
 \set schema cb
@@ -22,6 +23,9 @@ COPY (
            s.version AS stream_version,
            s.last_hash AS stream_last_hash
     FROM :"schema".events e
-    FULL JOIN :"schema".streams s ON s.id = e.stream_id
+    FULL JOIN (SELECT st.id, st.version, h.hash AS last_hash
+               FROM :"schema".mt_streams st
+               LEFT JOIN :"schema".event_hashes h ON h.stream_id = st.id AND h.version = st.version
+               WHERE st.id <> 'mt_tombstone') s ON s.id = e.stream_id
     ORDER BY 1, 2
 ) TO STDOUT WITH (FORMAT csv, HEADER);

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using JasperFx.Events;
+using Marten.Services;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -6,8 +8,6 @@ namespace ComputeBank.EventStore;
 
 internal sealed class EventSession(EventStore store, EventMetadata metadata) : IEventSession
 {
-    private const string ConcurrencySqlState = "CB409";
-
     private readonly List<PendingStream> _streams = [];
     // The streams appended to so far: a group commit appends to thousands, so the one-append-per-stream check is a lookup.
     private readonly HashSet<string> _appended = new(StringComparer.Ordinal);
@@ -16,6 +16,11 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
     private readonly List<NpgsqlBatchCommand> _enqueued = [];
     private NpgsqlConnection? _connection;
     private NpgsqlTransaction? _transaction;
+    // When this session's events happened: set by the first fetch, after its locks (else read just before the append).
+    private DateTimeOffset? _timestamp;
+    // Streams whose row this session's fetch locked FOR UPDATE, at the version it read: nobody can append to them
+    // until this transaction ends, so an append's expected version is checked against this in memory.
+    private readonly Dictionary<string, long> _rowLocked = new(StringComparer.Ordinal);
     private bool _finished;
 
     public NpgsqlConnection Connection
@@ -62,6 +67,8 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
             batch.BatchCommands.Add(Command(mode == LockMode.Exclusive ? store.Statements.LockForUpdate : store.Statements.LockForShare, IdsParameter(ids)));
         }
 
+        // The commit timestamp of this session's events: taken once the locks are granted (see Sql.ClockTimestamp).
+        batch.BatchCommands.Add(Command(Sql.ClockTimestamp));
         var known = knownVersions is null ? [] : ids.Where(knownVersions.ContainsKey).ToArray();
         batch.BatchCommands.Add(Command(
             store.Statements.FetchForWriting,
@@ -75,6 +82,11 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
             await using var reader = await batch.ExecuteReaderAsync(ct);
             while (reader.FieldCount != 16 || reader.GetName(0) != "id")
             {
+                if (reader.GetName(0) == "clock_timestamp" && await reader.ReadAsync(ct))
+                {
+                    _timestamp ??= reader.GetFieldValue<DateTimeOffset>(0);
+                }
+
                 await reader.NextResultAsync(ct);
             }
 
@@ -99,6 +111,10 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
                         FromKnownVersion = fromKnown,
                     };
                     result[id] = current;
+                    if (mode == LockMode.Exclusive)
+                    {
+                        _rowLocked[id] = current.Version;
+                    }
                 }
 
                 if (!reader.IsDBNull(6))
@@ -184,8 +200,14 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
         EnsureOpen();
         try
         {
-            // Without an explicit transaction yet, the batch runs in PostgreSQL's implicit transaction (one Sync at the
-            // end): all of it commits or none of it, and the commit costs no extra round-trip.
+            // Without an explicit transaction yet, a batch without events runs in PostgreSQL's implicit transaction
+            // (one Sync at the end): all of it commits or none of it, and the commit costs no extra round-trip.
+            // Events go through a Marten session, which joins our transaction: then there must be one.
+            if (_streams.Count > 0)
+            {
+                await BeginAsync(ct);
+            }
+
             if (_transaction is null)
             {
                 _connection ??= await store.DataSource.OpenConnectionAsync(ct);
@@ -263,10 +285,12 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
         }
 
         _connection ??= await store.DataSource.OpenConnectionAsync(ct);
+        var result = AppendResult.Nothing;
         await using var batch = new NpgsqlBatch(_connection, _transaction);
         if (_streams.Count > 0)
         {
-            batch.BatchCommands.Add(AppendCommand());
+            result = await AppendThroughMartenAsync(activity, ct);
+            batch.BatchCommands.Add(ChainCommand());
         }
 
         if (_snapshots.Count > 0)
@@ -287,136 +311,182 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
 
         try
         {
-            AppendResult result;
-            await using (var reader = await batch.ExecuteReaderAsync(ct))
-            {
-                result = _streams.Count > 0 ? await ReadAppendResultAsync(reader, ct) : AppendResult.Nothing;
-                while (await reader.NextResultAsync(ct))
-                {
-                }
-            }
-
-            _streams.Clear();
-            _appended.Clear();
-            _snapshots.Clear();
-            _enqueued.Clear();
-            Telemetry.EventsAppended.Add(result.Events.Count);
-            activity?.SetTag(Telemetry.EventCountTag, result.Events.Count);
-            return result;
-        }
-        catch (PostgresException e) when (e.SqlState == ConcurrencySqlState)
-        {
-            using var hint = JsonDocument.Parse(e.Hint ?? "{}");
-            var streamId = hint.RootElement.GetProperty("stream").GetString()!;
-            var expected = hint.RootElement.GetProperty("expected").GetInt64();
-            var actual = hint.RootElement.GetProperty("actual").GetInt64();
-            Telemetry.ConcurrencyConflicts.Add(1);
-            Telemetry.RecordError(activity, e);
-            Log.Conflict(store.Logger, streamId, expected, actual);
-            throw new ConcurrencyException(streamId, expected, actual, e);
+            await batch.ExecuteNonQueryAsync(ct);
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
         {
             Telemetry.RecordError(activity, e);
             throw new StreamLockTimeoutException(_streams.ConvertAll(s => s.StreamId), e);
         }
+
+        _streams.Clear();
+        _appended.Clear();
+        _snapshots.Clear();
+        _enqueued.Clear();
+        Telemetry.EventsAppended.Add(result.Events.Count);
+        activity?.SetTag(Telemetry.EventCountTag, result.Events.Count);
+        return result;
     }
+
+    /// <summary>
+    /// Appends every pending stream through one Marten session in this session's transaction (Marten sends its batch
+    /// but does not commit), each event with its metadata and the session's timestamp, and answers the versions and
+    /// sequence numbers Marten assigned. A stream whose version is not the expected one raises
+    /// <see cref="ConcurrencyException"/>; Marten checks it before taking a sequence number, so none is burned.
+    /// </summary>
+    private async Task<AppendResult> AppendThroughMartenAsync(System.Diagnostics.Activity? activity, CancellationToken ct)
+    {
+        var current = await CheckedVersionsAsync(activity, ct);
+        var written = new IEvent[_streams.Count][];
+        await using (var session = store.Marten.LightweightSession(SessionOptions.ForTransaction(_transaction!)))
+        {
+            for (var s = 0; s < _streams.Count; s++)
+            {
+                var stream = _streams[s];
+                var events = written[s] = new IEvent[stream.Events.Count];
+                for (var i = 0; i < events.Length; i++)
+                {
+                    events[i] = MartenEvents.Wrap(stream.Events[i], stream.Metadata?[i] ?? metadata, _timestamp!.Value);
+                }
+
+                var expected = current[stream.StreamId];
+                switch (expected)
+                {
+                    case 0:
+                        session.Events.StartStream(stream.StreamId, events);
+                        break;
+                    default:
+                        // Marten's expected version is the one the stream has after the append.
+                        session.Events.Append(stream.StreamId, expected + events.Length, events);
+                        break;
+                }
+            }
+
+            try
+            {
+                await session.SaveChangesAsync(ct);
+            }
+            catch (Exception e) when (MartenEvents.Conflict(e) is { } conflict)
+            {
+                Telemetry.ConcurrencyConflicts.Add(1);
+                Telemetry.RecordError(activity, e);
+                var expected = _streams.Find(x => x.StreamId == conflict.StreamId)?.Expected ?? conflict.Expected;
+                // Marten names the actual version only for a version mismatch; for a stream that was created meanwhile
+                // it is what is committed now (read outside this transaction, which the failure has aborted).
+                var actual = conflict.Actual >= 0 ? conflict.Actual : await store.CommittedVersionAsync(conflict.StreamId, CancellationToken.None);
+                Log.Conflict(store.Logger, conflict.StreamId, expected, actual);
+                throw new ConcurrencyException(conflict.StreamId, expected, actual, e);
+            }
+            catch (Exception e) when (MartenEvents.Postgres(e) is { SqlState: PostgresErrorCodes.LockNotAvailable } timeout)
+            {
+                Telemetry.RecordError(activity, e);
+                throw new StreamLockTimeoutException(_streams.ConvertAll(x => x.StreamId), timeout);
+            }
+        }
+
+        var streamVersions = new Dictionary<string, long>(_streams.Count, StringComparer.Ordinal);
+        var appended = new List<AppendedEvent>(written.Sum(w => w.Length));
+        for (var s = 0; s < _streams.Count; s++)
+        {
+            var stream = _streams[s];
+            foreach (var e in written[s])
+            {
+                appended.Add(new AppendedEvent(e.Sequence, stream.StreamId, e.Version, e.EventTypeName, e.Data, _timestamp!.Value));
+            }
+
+            streamVersions[stream.StreamId] = written[s][^1].Version;
+        }
+
+        return new AppendResult(streamVersions, appended);
+    }
+
+    /// <summary>
+    /// The version every pending stream is at, checked against its expected version BEFORE Marten appends anything:
+    /// Marten takes sequence numbers stream by stream, so a conflict on a later stream would burn the earlier ones' (and
+    /// Marten then writes tombstone events into the gap). Streams this session's fetch locked are checked in memory; the
+    /// others are locked here, in id order (an advisory lock per stream id, which also covers a stream not created
+    /// yet, then the rows FOR UPDATE), and read after the locks in a statement of their own. Also takes the commit
+    /// timestamp when no fetch did.
+    /// </summary>
+    private async Task<Dictionary<string, long>> CheckedVersionsAsync(System.Diagnostics.Activity? activity, CancellationToken ct)
+    {
+        var versions = new Dictionary<string, long>(_streams.Count, StringComparer.Ordinal);
+        var unlocked = new List<string>();
+        foreach (var stream in _streams)
+        {
+            if (_rowLocked.TryGetValue(stream.StreamId, out var version) && version > 0)
+            {
+                versions[stream.StreamId] = version;
+            }
+            else
+            {
+                unlocked.Add(stream.StreamId);
+            }
+        }
+
+        await using var batch = new NpgsqlBatch(_connection, _transaction);
+        if (unlocked.Count > 0)
+        {
+            var ids = IdsParameter([.. unlocked.Order(StringComparer.Ordinal)]);
+            batch.BatchCommands.Add(Command(store.Statements.LockForAnyVersion, ids));
+            batch.BatchCommands.Add(Command(store.Statements.LockedVersions, IdsParameter((string[])ids.TypedValue!)));
+        }
+
+        if (_timestamp is null)
+        {
+            batch.BatchCommands.Add(Command(Sql.ClockTimestamp));
+        }
+
+        if (batch.BatchCommands.Count > 0)
+        {
+            await using var reader = await batch.ExecuteReaderAsync(ct);
+            do
+            {
+                while (reader.FieldCount == 2 && await reader.ReadAsync(ct))
+                {
+                    versions[reader.GetString(0)] = reader.GetInt64(1);
+                }
+
+                if (reader.FieldCount == 1 && reader.GetName(0) == "clock_timestamp" && await reader.ReadAsync(ct))
+                {
+                    _timestamp = reader.GetFieldValue<DateTimeOffset>(0);
+                }
+            }
+            while (await reader.NextResultAsync(ct));
+        }
+
+        foreach (var stream in _streams)
+        {
+            var actual = versions[stream.StreamId];
+            if ((stream.Expected == 0 && actual > 0) || (stream.Expected > 0 && stream.Expected != actual))
+            {
+                Telemetry.ConcurrencyConflicts.Add(1);
+                activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "concurrency conflict");
+                Log.Conflict(store.Logger, stream.StreamId, stream.Expected, actual);
+                throw new ConcurrencyException(stream.StreamId, stream.Expected, actual);
+            }
+
+            if (stream.Expected < 0)
+            {
+                continue;
+            }
+
+            versions[stream.StreamId] = stream.Expected;
+        }
+
+        return versions;
+    }
+
+    /// <summary>Links the appended events into their streams' hash chains, in the batch after Marten's.</summary>
+    private NpgsqlBatchCommand ChainCommand() => Command(
+        store.Statements.ChainEvents,
+        IdsParameter([.. _streams.Select(s => s.StreamId)]),
+        new NpgsqlParameter<string?[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, TypedValue = [.. _streams.Select(s => s.AggregateType)] });
 
     public async ValueTask DisposeAsync()
     {
         _finished = true;
         await FinishAsync();
-    }
-
-    private NpgsqlBatchCommand AppendCommand()
-    {
-        var eventCount = _streams.Sum(s => s.Events.Count);
-        var ids = new string[_streams.Count];
-        var aggregateTypes = new string?[_streams.Count];
-        var expected = new long[_streams.Count];
-        var counts = new int[_streams.Count];
-        var types = new string[eventCount];
-        var data = new string[eventCount];
-        var metadataJson = new string[eventCount];
-        var sharedMetadata = EventStore.SerializeMetadata(metadata);
-        // Events of one command share one metadata object (a transfer writes two streams): serialised once.
-        Dictionary<EventMetadata, string>? serialized = null;
-        var e = 0;
-        for (var s = 0; s < _streams.Count; s++)
-        {
-            var stream = _streams[s];
-            ids[s] = stream.StreamId;
-            aggregateTypes[s] = stream.AggregateType;
-            expected[s] = stream.Expected;
-            counts[s] = stream.Events.Count;
-            for (var i = 0; i < stream.Events.Count; i++, e++)
-            {
-                var evt = stream.Events[i];
-                types[e] = stream.TypeNames[i];
-                data[e] = JsonSerializer.Serialize(evt, evt.GetType(), store.Json);
-                if (stream.Metadata is null)
-                {
-                    metadataJson[e] = sharedMetadata;
-                }
-                else
-                {
-                    serialized ??= new Dictionary<EventMetadata, string>(ReferenceEqualityComparer.Instance);
-                    var own = stream.Metadata[i];
-                    if (!serialized.TryGetValue(own, out var json))
-                    {
-                        serialized[own] = json = EventStore.SerializeMetadata(own);
-                    }
-
-                    metadataJson[e] = json;
-                }
-            }
-        }
-
-        if (_streams.Count == 1 && eventCount == 1)
-        {
-            return Command(
-                store.Statements.AppendOne,
-                new NpgsqlParameter<string> { NpgsqlDbType = NpgsqlDbType.Text, TypedValue = ids[0] },
-                new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)aggregateTypes[0] ?? DBNull.Value },
-                new NpgsqlParameter<long> { NpgsqlDbType = NpgsqlDbType.Bigint, TypedValue = expected[0] },
-                new NpgsqlParameter<string> { NpgsqlDbType = NpgsqlDbType.Text, TypedValue = types[0] },
-                new NpgsqlParameter<string> { NpgsqlDbType = NpgsqlDbType.Jsonb, TypedValue = data[0] },
-                new NpgsqlParameter<string> { NpgsqlDbType = NpgsqlDbType.Jsonb, TypedValue = metadataJson[0] });
-        }
-
-        return Command(
-            _streams.Count == 1 ? store.Statements.AppendStream : store.Statements.Append,
-            new NpgsqlParameter<string[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, TypedValue = ids },
-            new NpgsqlParameter<string?[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, TypedValue = aggregateTypes },
-            new NpgsqlParameter<long[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, TypedValue = expected },
-            new NpgsqlParameter<int[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer, TypedValue = counts },
-            new NpgsqlParameter<string[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, TypedValue = types },
-            new NpgsqlParameter<string[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb, TypedValue = data },
-            new NpgsqlParameter<string[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb, TypedValue = metadataJson });
-    }
-
-    private async Task<AppendResult> ReadAppendResultAsync(NpgsqlDataReader reader, CancellationToken ct)
-    {
-        await reader.ReadAsync(ct);
-        // append_one answers scalars; the array functions one version per stream and one sequence per event.
-        var single = reader.GetFieldType(0) == typeof(long);
-        var versions = single ? [reader.GetInt64(0)] : reader.GetFieldValue<long[]>(0);
-        var sequences = single ? [reader.GetInt64(1)] : reader.GetFieldValue<long[]>(1);
-        var timestamp = reader.GetFieldValue<DateTimeOffset>(2);
-        var streamVersions = new Dictionary<string, long>(_streams.Count, StringComparer.Ordinal);
-        var events = new List<AppendedEvent>(sequences.Length);
-        for (var s = 0; s < _streams.Count; s++)
-        {
-            var stream = _streams[s];
-            streamVersions[stream.StreamId] = versions[s];
-            var first = versions[s] - stream.Events.Count + 1;
-            for (var i = 0; i < stream.Events.Count; i++)
-            {
-                events.Add(new AppendedEvent(sequences[events.Count], stream.StreamId, first + i, stream.TypeNames[i], stream.Events[i], timestamp));
-            }
-        }
-
-        return new AppendResult(streamVersions, events);
     }
 
     private List<PendingEvent> PendingEvents()

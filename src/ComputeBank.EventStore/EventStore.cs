@@ -1,5 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using JasperFx;
+using JasperFx.Events;
+using Marten;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -8,9 +11,11 @@ using NpgsqlTypes;
 namespace ComputeBank.EventStore;
 
 /// <summary>
-/// An event store on PostgreSQL in the spirit of Marten: streams of opaque events under stable type names, one
-/// global sequence, optimistic or locking appends, a per-stream hash chain, snapshots, inline and async projections.
-/// Create one per process and share it; it owns its <see cref="NpgsqlDataSource"/>.
+/// The ledger's event store: Marten's (streams and events in <c>mt_streams</c> and <c>mt_events</c>, string stream ids,
+/// stable type names, one global sequence, appends through a Marten session) with what Marten lacks layered on it in
+/// the same transaction: locks taken before the fetch, a per-stream hash chain, the latest snapshot per stream, inline
+/// projections in the commit batch, and a projection daemon that never shows half a commit.
+/// Create one per process and share it; it owns its <see cref="NpgsqlDataSource"/> and its Marten document store.
 /// </summary>
 public sealed class EventStore : IAsyncDisposable
 {
@@ -43,7 +48,38 @@ public sealed class EventStore : IAsyncDisposable
         var builder = new NpgsqlDataSourceBuilder(connection.ConnectionString);
         builder.UseLoggerFactory(loggerFactory);
         DataSource = builder.Build();
+        Marten = CreateMarten(DataSource, Schema, types, options.Json);
     }
+
+    private static DocumentStore CreateMarten(NpgsqlDataSource dataSource, string schema, EventTypeRegistry types, JsonSerializerOptions json) =>
+        DocumentStore.For(o =>
+        {
+            o.Connection(dataSource);
+            o.DatabaseSchemaName = schema;
+            o.Events.DatabaseSchemaName = schema;
+            o.Events.StreamIdentity = StreamIdentity.AsString;
+            o.Events.EnableBigIntEvents = true;
+            // Events carry the timestamp we give them: taken after the fetch's row locks (see EventSession), so a
+            // stream's timestamps grow with its versions; Marten's default, now(), is when the transaction began.
+            o.Events.AppendMode = EventAppendMode.QuickWithServerTimestamps;
+            // Versions are checked (and rows locked) before Marten appends; if a writer around us ever raced, Marten's
+            // own check then waits for the row and compares with the committed version instead of the stale one.
+            o.Events.UseExclusiveLockOnConcurrentAppends = true;
+            o.Events.MetadataConfig.CorrelationIdEnabled = true;
+            o.Events.MetadataConfig.CausationIdEnabled = true;
+            o.Events.MetadataConfig.HeadersEnabled = true;
+            o.Events.MetadataConfig.UserNameEnabled = true;
+            foreach (var (type, name) in types.Registrations)
+            {
+                o.Events.MapEventType(type, name);
+            }
+
+            o.Serializer(new StoreJsonSerializer(json));
+            // The schema is applied by MigrateAsync under our lock, never lazily on first use.
+            o.AutoCreateSchemaObjects = AutoCreate.None;
+            // No retries: every session runs in a transaction we own, which a retry of part of it would corrupt.
+            o.ConfigurePolly(_ => { });
+        });
 
     /// <summary>
     /// Creates a store. Nothing touches the database until <see cref="MigrateAsync(CancellationToken)"/> or the first operation.
@@ -63,6 +99,9 @@ public sealed class EventStore : IAsyncDisposable
 
     /// <summary>The store's connection pool, for queries of your own against the same database.</summary>
     public NpgsqlDataSource DataSource { get; }
+
+    /// <summary>Marten's document store over the same data source and schema: its event tables hold the events.</summary>
+    internal DocumentStore Marten { get; }
 
     /// <summary>The PostgreSQL schema holding the store's tables.</summary>
     public string Schema { get; }
@@ -89,12 +128,12 @@ public sealed class EventStore : IAsyncDisposable
     /// Creates or upgrades the schema from the embedded numbered scripts. Safe to call from several nodes at once
     /// (an advisory lock serialises them); a call on an up-to-date schema changes nothing.
     /// </summary>
-    public Task MigrateAsync(CancellationToken ct) => Migrator.MigrateAsync(DataSource, Schema, _logger, ct);
+    public Task MigrateAsync(CancellationToken ct) => Migrator.MigrateAsync(this, _logger, ct);
 
     /// <summary>Applies the store's scripts, then each module's embedded <c>Scripts/NNNN_*.sql</c> (numbered from 0001,
     /// versioned per module), all in one advisory-locked transaction.</summary>
     public Task MigrateAsync(CancellationToken ct, params IReadOnlyList<MigrationModule> modules) =>
-        Migrator.MigrateAsync(DataSource, Schema, _logger, ct, modules);
+        Migrator.MigrateAsync(this, _logger, ct, modules);
 
     /// <summary>Opens a unit of work: one transaction, begun on first use. <paramref name="metadata"/> is stamped on every event it appends.</summary>
     public IEventSession OpenSession(EventMetadata? metadata = null) => new EventSession(this, metadata ?? EventMetadata.Empty);
@@ -300,7 +339,19 @@ public sealed class EventStore : IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public ValueTask DisposeAsync() => DataSource.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        Marten.Dispose();
+        await DataSource.DisposeAsync();
+    }
+
+    internal async Task<long> CommittedVersionAsync(string streamId, CancellationToken ct)
+    {
+        await using var command = DataSource.CreateCommand(Statements.CurrentVersions);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, TypedValue = [streamId] });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? reader.GetInt64(1) : 0;
+    }
 
     internal StoredEvent ReadEvent(NpgsqlDataReader reader, int offset)
     {
@@ -313,7 +364,7 @@ public sealed class EventStore : IAsyncDisposable
             data,
             JsonSerializer.Deserialize<EventMetadata>(reader.GetFieldValue<byte[]>(offset + 5), MetadataJson) ?? EventMetadata.Empty,
             reader.GetFieldValue<DateTimeOffset>(offset + 6),
-            reader.GetString(offset + 7),
+            reader.IsDBNull(offset + 7) ? string.Empty : reader.GetString(offset + 7),
             reader.IsDBNull(offset + 8) ? null : reader.GetString(offset + 8));
     }
 

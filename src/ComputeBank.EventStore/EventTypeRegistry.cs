@@ -69,6 +69,9 @@ public sealed class EventTypeRegistry
             : throw new InvalidOperationException(
                 $"Stored type name '{name}' is not registered in the EventTypeRegistry and has no upcaster to a registered name.");
 
+    /// <summary>Every registered type with its name (events and snapshot states alike).</summary>
+    internal IEnumerable<KeyValuePair<Type, string>> Registrations => _namesByType;
+
     /// <summary>Whether <paramref name="clrType"/> has a name.</summary>
     public bool IsRegistered(Type clrType) => _namesByType.ContainsKey(clrType);
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using JasperFx;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -7,8 +8,8 @@ namespace ComputeBank.EventStore;
 /// <summary>
 /// Applies the embedded <c>Scripts/NNNN_name.sql</c> files in order. <c>0000</c> (schema and version table) runs
 /// every time and is idempotent; every other script runs once and its number is recorded in
-/// <c>schema_versions</c>. All of it happens in one transaction holding a transaction-scoped advisory lock keyed by
-/// the schema, so nodes starting together queue up and the later ones find nothing left to do.
+/// <c>schema_versions</c>. Marten's event tables are applied first (the scripts build on them); all of it happens under
+/// an advisory lock keyed by the schema, so nodes starting together queue up and the later ones find nothing to do.
 /// </summary>
 internal static class Migrator
 {
@@ -18,17 +19,54 @@ internal static class Migrator
 
     public static int LatestVersion => Scripts[^1].Version;
 
-    public static async Task MigrateAsync(NpgsqlDataSource dataSource, string schema, ILogger logger, CancellationToken ct, IReadOnlyList<MigrationModule>? modules = null)
+    public static async Task MigrateAsync(EventStore store, ILogger logger, CancellationToken ct, IReadOnlyList<MigrationModule>? modules = null)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var schema = store.Schema;
+        await using var connection = await store.DataSource.OpenConnectionAsync(ct);
 
-        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", connection, transaction))
+        // A session-level lock, held while Marten applies its tables on connections of its own and then while our
+        // scripts run in one transaction on this connection: nodes starting together queue up here.
+        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_lock(hashtextextended($1, 0))", connection))
         {
-            lockCommand.Parameters.Add(new NpgsqlParameter<string> { TypedValue = "computebank.eventstore.migrate:" + schema });
+            lockCommand.Parameters.Add(new NpgsqlParameter<string> { TypedValue = LockKey(schema) });
             await lockCommand.ExecuteNonQueryAsync(ct);
         }
 
+        try
+        {
+            await RefuseTheLayoutBeforeMartenAsync(connection, schema, ct);
+            await store.Marten.Storage.ApplyAllConfiguredChangesToDatabaseAsync(AutoCreate.CreateOrUpdate);
+            await ApplyScriptsAsync(connection, schema, logger, modules, ct);
+        }
+        finally
+        {
+            await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock(hashtextextended($1, 0))", connection);
+            unlock.Parameters.Add(new NpgsqlParameter<string> { TypedValue = LockKey(schema) });
+            await unlock.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+    }
+
+    private static string LockKey(string schema) => "computebank.eventstore.migrate:" + schema;
+
+    /// <summary>Before the move onto Marten, events lived in a table <c>events</c> of the schema (now a view over
+    /// Marten's <c>mt_events</c>). Such a database is never upgraded in place: its events would sit beside an empty store.</summary>
+    private static async Task RefuseTheLayoutBeforeMartenAsync(NpgsqlConnection connection, string schema, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = 'events'", connection);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = schema });
+        if (await command.ExecuteScalarAsync(ct) is "r")
+        {
+            throw new InvalidOperationException(
+                $"The database holds events in the layout before Marten (table {schema}.events). This build keeps events in " +
+                $"Marten's {schema}.mt_events and does not upgrade that layout in place: point ComputeBank:ConnectionString " +
+                "at a new database (deploy/local/stop, remove .data/postgres, deploy/local/run for a local one).");
+        }
+    }
+
+    private static async Task ApplyScriptsAsync(NpgsqlConnection connection, string schema, ILogger logger, IReadOnlyList<MigrationModule>? modules, CancellationToken ct)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(ct);
         await ExecuteScriptAsync(connection, transaction, Scripts[0].Sql, schema, ct);
 
         int applied;

@@ -8,13 +8,25 @@ internal sealed class Sql(string schema)
 {
     public const string EventColumns = "e.seq_id, e.stream_id, e.version, e.type, e.data, e.metadata, e.timestamp, e.hash, e.previous_hash";
 
-    public string Append { get; } = $"SELECT versions, sequences, appended_at FROM {schema}.append_events($1, $2, $3, $4, $5, $6, $7)";
+    // Links the events just appended through Marten into their streams' hash chains (see 0001_event_store.sql).
+    public string ChainEvents { get; } = $"SELECT {schema}.chain_events($1, $2)";
 
-    // The same contract for exactly one stream, with scalar statements (see 0002_append_stream.sql).
-    public string AppendStream { get; } = $"SELECT versions, sequences, appended_at FROM {schema}.append_stream($1, $2, $3, $4, $5, $6, $7)";
+    // The commit timestamp of the events of a session: taken after the fetch's row locks, so a stream's timestamps grow
+    // with its versions whatever order the transactions began in.
+    public const string ClockTimestamp = "SELECT clock_timestamp()";
 
-    // One event to one stream, scalar arguments and answer (see 0003_append_one.sql).
-    public string AppendOne { get; } = $"SELECT version, sequence, appended_at FROM {schema}.append_one($1, $2, $3, $4, $5, $6)";
+    // An append at any version: Marten reads the version without a lock, so two such appends (or two creations of a new
+    // stream) would race to the same version. Ours queue on a transaction-scoped advisory lock per stream, in id order,
+    // and then read the current versions in a statement of their own (which sees what the previous holder committed).
+    public string LockForAnyVersion { get; } =
+        $"SELECT count(pg_advisory_xact_lock(hashtextextended('{schema}.any-version:' || id, 0))) FROM (SELECT id FROM unnest($1::text[]) AS w(id) ORDER BY id) w";
+
+    // $1 in id order: the rows are locked in that order (a locking clause cannot sit on the outer side of a join).
+    public string LockedVersions { get; } =
+        $"SELECT w.id, coalesce((SELECT s.version FROM {schema}.mt_streams s WHERE s.id = w.id FOR UPDATE), 0) FROM unnest($1::text[]) AS w(id)";
+
+    public string CurrentVersions { get; } =
+        $"SELECT w.id, coalesce(s.version, 0) FROM unnest($1::text[]) AS w(id) LEFT JOIN {schema}.mt_streams s ON s.id = w.id";
 
     public string StoreSnapshot { get; } =
         $"""
@@ -26,9 +38,9 @@ internal sealed class Sql(string schema)
 
     // Streams are joined from unnest($1) here and in FetchForWriting rather than matched with "s.id = ANY($1)": in a
     // prepared statement's generic plan that filter compares every stream row with the whole array.
-    public string LockForUpdate { get; } = $"SELECT s.id FROM unnest($1::text[]) AS w(id) JOIN {schema}.streams s ON s.id = w.id ORDER BY s.id FOR UPDATE OF s";
+    public string LockForUpdate { get; } = $"SELECT s.id FROM unnest($1::text[]) AS w(id) JOIN {schema}.mt_streams s ON s.id = w.id ORDER BY s.id FOR UPDATE OF s";
 
-    public string LockForShare { get; } = $"SELECT s.id FROM unnest($1::text[]) AS w(id) JOIN {schema}.streams s ON s.id = w.id ORDER BY s.id FOR SHARE OF s";
+    public string LockForShare { get; } = $"SELECT s.id FROM unnest($1::text[]) AS w(id) JOIN {schema}.mt_streams s ON s.id = w.id ORDER BY s.id FOR SHARE OF s";
 
     public const string SetLockTimeout = "SELECT set_config('lock_timeout', $1, true)";
 
@@ -39,9 +51,9 @@ internal sealed class Sql(string schema)
     // over the WHOLE events table (91 ms at 200,000 events and growing with it; 8 ms this way, whatever its size).
     public string FetchForWriting { get; } =
         $"""
-        SELECT s.id, s.version, s.aggregate_type, sn.version, sn.type, sn.data, {EventColumns}, k.known
+        SELECT s.id, s.version, s.type, sn.version, sn.type, sn.data, {EventColumns}, k.known
         FROM unnest($1::text[]) AS w(id)
-        JOIN {schema}.streams s ON s.id = w.id
+        JOIN {schema}.mt_streams s ON s.id = w.id
         LEFT JOIN unnest($2::text[], $3::bigint[]) AS k(id, known) ON k.id = s.id AND k.known <= s.version
         LEFT JOIN LATERAL (SELECT * FROM {schema}.snapshots sn WHERE k.known IS NULL AND sn.stream_id = s.id AND sn.version <= s.version OFFSET 0) sn ON true
         LEFT JOIN LATERAL (SELECT * FROM {schema}.events e WHERE e.stream_id = s.id AND e.version > coalesce(k.known, sn.version, 0) AND e.version <= s.version OFFSET 0) e ON true
@@ -55,7 +67,7 @@ internal sealed class Sql(string schema)
         ORDER BY e.version
         """;
 
-    // Events are never updated, so xmin (the writer) is the transaction that appended the event.
+    // Marten never updates an event row (we do not archive), so xmin (the writer) is the transaction that appended it.
     // The page, the in-progress transaction ids and the snapshot's xmax come from the same snapshot: a gap in the page
     // can only be filled by one of those transactions or by one at or above xmax (see GapTracker).
     public string ReadAll { get; } =
@@ -63,7 +75,10 @@ internal sealed class Sql(string schema)
         SELECT x.xip, x.xmax, {EventColumns}, e.writer
         FROM (SELECT ARRAY(SELECT t::text::bigint FROM pg_snapshot_xip(s.snapshot) t) AS xip, pg_snapshot_xmax(s.snapshot)::text::bigint AS xmax
               FROM (SELECT pg_current_snapshot() AS snapshot) s) x
-        LEFT JOIN LATERAL (SELECT *, xmin::text::bigint AS writer FROM {schema}.events WHERE seq_id > $1 ORDER BY seq_id LIMIT $2) e ON true
+        LEFT JOIN LATERAL (
+            SELECT v.*, m.writer
+            FROM (SELECT seq_id, xmin::text::bigint AS writer FROM {schema}.mt_events WHERE seq_id > $1 ORDER BY seq_id LIMIT $2) m
+            JOIN {schema}.events v ON v.seq_id = m.seq_id) e ON true
         ORDER BY e.seq_id
         """;
 
@@ -94,7 +109,7 @@ internal sealed class Sql(string schema)
                         WHEN previous_hash IS DISTINCT FROM prior_hash THEN 'previous hash is not the hash of the event before'
                         ELSE 'stored hash does not match the content' END AS detail
             FROM links
-            WHERE version <> prior_version + 1 OR previous_hash IS DISTINCT FROM prior_hash OR hash <> recomputed
+            WHERE version <> prior_version + 1 OR previous_hash IS DISTINCT FROM prior_hash OR hash IS DISTINCT FROM recomputed
             ORDER BY stream_id, version
         ), heads AS (
             SELECT DISTINCT stream_id, last_version, last_hash FROM links
@@ -104,7 +119,9 @@ internal sealed class Sql(string schema)
         SELECT coalesce(s.id, h.stream_id), coalesce(s.version, 0), 3,
                format('stream row (version %s, head %s) does not match the last stored event (version %s, hash %s)',
                       coalesce(s.version, 0), coalesce(s.last_hash, '-'), coalesce(h.last_version, 0), coalesce(h.last_hash, '-'))
-        FROM (SELECT * FROM {schema}.streams WHERE $1::text IS NULL OR id = $1) s
+        FROM (SELECT st.id, st.version, c.hash AS last_hash FROM {schema}.mt_streams st
+              LEFT JOIN {schema}.event_hashes c ON c.stream_id = st.id AND c.version = st.version
+              WHERE ($1::text IS NULL OR st.id = $1) AND st.id <> 'mt_tombstone') s
         FULL JOIN heads h ON h.stream_id = s.id
         WHERE NOT EXISTS (SELECT 1 FROM link_breaks b WHERE b.stream_id = coalesce(s.id, h.stream_id))
           AND (s.version IS DISTINCT FROM h.last_version OR s.last_hash IS DISTINCT FROM h.last_hash)
@@ -121,7 +138,7 @@ internal sealed class Sql(string schema)
 
     public string SaveProgress { get; } = $"UPDATE {schema}.projection_progress SET last_sequence = $2, updated_at = now() WHERE name = $1";
 
-    public string MaxSequence { get; } = $"SELECT coalesce(max(seq_id), 0) FROM {schema}.events";
+    public string MaxSequence { get; } = $"SELECT coalesce(max(seq_id), 0) FROM {schema}.mt_events";
 
     /// <summary>Per projection name ($1, text[]): checkpoint, newest sequence, and seconds the oldest unapplied event
     /// has waited (0 when caught up). A projection that never ran counts from sequence 0.</summary>
@@ -130,9 +147,9 @@ internal sealed class Sql(string schema)
                coalesce(extract(epoch FROM now() - oldest.timestamp)::float8, 0)
         FROM unnest($1::text[]) AS n(name)
         LEFT JOIN {schema}.projection_progress p ON p.name = n.name
-        CROSS JOIN (SELECT coalesce(max(seq_id), 0) AS high FROM {schema}.events) h
+        CROSS JOIN (SELECT coalesce(max(seq_id), 0) AS high FROM {schema}.mt_events) h
         LEFT JOIN LATERAL (
-            SELECT e.timestamp FROM {schema}.events e WHERE e.seq_id > coalesce(p.last_sequence, 0) ORDER BY e.seq_id LIMIT 1
+            SELECT e.timestamp FROM {schema}.mt_events e WHERE e.seq_id > coalesce(p.last_sequence, 0) ORDER BY e.seq_id LIMIT 1
         ) oldest ON true
         ORDER BY n.name
         """;

@@ -43,7 +43,7 @@ public sealed class VerifyChainScriptTests : IAsyncLifetime
     public async Task GivenEventDataEditedWithSql_WhenTheScriptChecks_ThenItNamesTheEditedEvent()
     {
         await _factory.Database.ExecuteAsync(
-            "UPDATE cb.events SET data = jsonb_set(data, '{hours}', '\"5.000\"') WHERE stream_id = 'account-alice' AND type = 'V1.CreditsWithdrawn'");
+            "UPDATE cb.mt_events SET data = jsonb_set(data, '{hours}', '\"5.000\"') WHERE stream_id = 'account-alice' AND type = 'V1.CreditsWithdrawn'");
         var version = await _factory.Database.ScalarAsync<long>("SELECT version FROM cb.events WHERE stream_id = 'account-alice' AND type = 'V1.CreditsWithdrawn'");
 
         var (code, output) = await CheckAsync();
@@ -58,13 +58,13 @@ public sealed class VerifyChainScriptTests : IAsyncLifetime
     {
         await _factory.Database.ExecuteAsync(
             """
-            DELETE FROM cb.events WHERE stream_id = 'account-bob' AND version = 2;
-            DELETE FROM cb.events WHERE stream_id = 'hold-hold-2';
-            UPDATE cb.events SET metadata = metadata || '{"user": "someone-else"}' WHERE stream_id = 'account-prov-1' AND version = 1;
+            DELETE FROM cb.mt_events WHERE stream_id = 'account-bob' AND version = 2;
+            DELETE FROM cb.mt_events WHERE stream_id = 'hold-hold-2';
+            UPDATE cb.mt_events SET user_name = 'someone-else' WHERE stream_id = 'account-prov-1' AND version = 1;
             """);
 
         var events = await _factory.Database.ScalarAsync<long>("SELECT count(*) FROM cb.events");
-        var holdVersion = await _factory.Database.ScalarAsync<long>("SELECT version FROM cb.streams WHERE id = 'hold-hold-2'");
+        var holdVersion = await _factory.Database.ScalarAsync<long>("SELECT version FROM cb.mt_streams WHERE id = 'hold-hold-2'");
 
         var (code, output) = await CheckAsync();
 
@@ -86,16 +86,15 @@ public sealed class VerifyChainScriptTests : IAsyncLifetime
         // A forger with write access edits alice's withdrawal and recomputes every hash after it, and the stream head.
         await _factory.Database.ExecuteAsync(
             """
-            UPDATE cb.events SET data = jsonb_set(data, '{jobReference}', '"forged"') WHERE stream_id = 'account-alice' AND type = 'V1.CreditsWithdrawn';
+            UPDATE cb.mt_events SET data = jsonb_set(data, '{jobReference}', '"forged"') WHERE stream_id = 'account-alice' AND type = 'V1.CreditsWithdrawn';
             DO $$
             DECLARE r record; previous text := null;
             BEGIN
                 FOR r IN SELECT seq_id, stream_id, version, type, data, metadata, timestamp FROM cb.events WHERE stream_id = 'account-alice' ORDER BY version LOOP
-                    UPDATE cb.events SET previous_hash = previous,
+                    UPDATE cb.event_hashes SET previous_hash = previous,
                         hash = cb.event_hash(r.stream_id, r.version, r.type, r.data, r.metadata, r.timestamp, previous)
                     WHERE seq_id = r.seq_id RETURNING hash INTO previous;
                 END LOOP;
-                UPDATE cb.streams SET last_hash = previous WHERE id = 'account-alice';
             END $$;
             """);
 

@@ -142,7 +142,7 @@ public sealed class BankFaultTests
         await connection.OpenAsync(CancellationToken.None);
         await using var output = File.CreateText(path);
         using (var export = await connection.BeginTextExportAsync(
-            "COPY (SELECT seq_id, xmin, stream_id, version, type, timestamp, metadata->'headers'->>'operationId', data->'postings' FROM cb.events ORDER BY seq_id) TO STDOUT (FORMAT csv, HEADER)"))
+            "COPY (SELECT e.seq_id, m.xmin, e.stream_id, e.version, e.type, e.timestamp, e.metadata->'headers'->>'operationId', e.data->'postings' FROM cb.events e JOIN cb.mt_events m ON m.seq_id = e.seq_id ORDER BY e.seq_id) TO STDOUT (FORMAT csv, HEADER)"))
         {
             await output.WriteAsync(await export.ReadToEndAsync());
         }

@@ -82,7 +82,7 @@ public sealed class LedgerChecker(string connectionString)
         // Versions of every stream contiguous from 1, and the stream row's version equal to its last event.
         await Scalars(connection, """
             SELECT s.id, s.version || ' vs ' || count(e.*) || ' events, max ' || coalesce(max(e.version), 0)
-            FROM cb.streams s LEFT JOIN cb.events e ON e.stream_id = s.id
+            FROM cb.mt_streams s LEFT JOIN cb.events e ON e.stream_id = s.id
             GROUP BY s.id, s.version HAVING s.version <> count(e.*) OR s.version <> coalesce(max(e.version), 0)
             """, (stream, detail) => Anomalies.Add($"stream {stream} has a version gap: {detail}"), cancellationToken);
 

@@ -19,7 +19,7 @@ public sealed class ProjectionStatusReader(EventStore.EventStore store)
         var schema = store.Schema;
         await using var scan = await EventScan.OpenAsync(store.DataSource, schema, ct);
         long head = 0;
-        await scan.ReadAsync($"SELECT coalesce(max(seq_id), 0) FROM {schema}.events", r => head = r.GetInt64(0), ct);
+        await scan.ReadAsync($"SELECT coalesce(max(seq_id), 0) FROM {schema}.mt_events", r => head = r.GetInt64(0), ct);
         var checkpoints = new Dictionary<string, long>(StringComparer.Ordinal);
         await scan.ReadAsync($"SELECT name, last_sequence FROM {schema}.projection_progress", r => checkpoints[r.GetString(0)] = r.GetInt64(1), ct);
         var generation = "";

@@ -62,7 +62,7 @@ public sealed class ReadModelRebuilder(EventStore.EventStore store, LedgerCatalo
         var next = pools ? await BeginPoolGenerationAsync(table, ct) : 0;
 
         long target;
-        await using (var max = store.DataSource.CreateCommand($"SELECT coalesce(max(seq_id), 0) FROM {store.Schema}.events"))
+        await using (var max = store.DataSource.CreateCommand($"SELECT coalesce(max(seq_id), 0) FROM {store.Schema}.mt_events"))
         {
             target = (long)(await max.ExecuteScalarAsync(ct))!;
         }
@@ -197,7 +197,7 @@ public sealed class ReadModelRebuilder(EventStore.EventStore store, LedgerCatalo
 
             // Writers lock stream rows FOR UPDATE while they decide and write; FOR SHARE waits for them and holds them off.
             var current = new Dictionary<string, long>(StringComparer.Ordinal);
-            await using (var lockStreams = new NpgsqlCommand($"SELECT id, version FROM {schema}.streams WHERE id = ANY($1) ORDER BY id FOR SHARE", connection, tx))
+            await using (var lockStreams = new NpgsqlCommand($"SELECT id, version FROM {schema}.mt_streams WHERE id = ANY($1) ORDER BY id FOR SHARE", connection, tx))
             {
                 lockStreams.Parameters.Add(new NpgsqlParameter { Value = chunk.Select(s => s.Key).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
                 await using var reader = await lockStreams.ExecuteReaderAsync(ct);
@@ -247,7 +247,7 @@ public sealed class ReadModelRebuilder(EventStore.EventStore store, LedgerCatalo
         {
             // Rows of accounts that have no stream at all cannot be the fold of anything.
             await using var orphans = store.DataSource.CreateCommand(
-                $"DELETE FROM {schema}.account_buckets b WHERE NOT EXISTS (SELECT 1 FROM {schema}.streams s WHERE s.id = 'account-' || b.account_id)");
+                $"DELETE FROM {schema}.account_buckets b WHERE NOT EXISTS (SELECT 1 FROM {schema}.mt_streams s WHERE s.id = 'account-' || b.account_id)");
             await orphans.ExecuteNonQueryAsync(ct);
         }
 

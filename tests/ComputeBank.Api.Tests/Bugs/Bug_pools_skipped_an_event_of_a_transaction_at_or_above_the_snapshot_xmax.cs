@@ -52,13 +52,28 @@ public sealed class Bug_pools_skipped_an_event_of_a_transaction_at_or_above_the_
 
     private static Task<long> AppendCopyOfDepositAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string provider) =>
         ScalarAsync(connection, transaction, $$"""
-            SELECT sequences[1] FROM cb.append_events(ARRAY['account-{{provider}}'], ARRAY[NULL::text], ARRAY[-1::bigint], ARRAY[1], ARRAY['V1.CapacityDeposited'],
-                ARRAY[(SELECT data FROM cb.events WHERE stream_id = 'account-{{provider}}' AND type = 'V1.CapacityDeposited')], ARRAY['{}'::jsonb])
-            """);
+            WITH copy AS (SELECT data FROM cb.events WHERE stream_id = 'account-{{provider}}' AND type = 'V1.CapacityDeposited' LIMIT 1),
+            stream AS (
+                UPDATE cb.mt_streams SET version = version + 1 WHERE id = 'account-{{provider}}' RETURNING version),
+            appended AS (
+                INSERT INTO cb.mt_events (seq_id, id, stream_id, version, data, type, timestamp, tenant_id, is_archived)
+                SELECT nextval('cb.mt_events_sequence'), gen_random_uuid(), 'account-{{provider}}', stream.version, copy.data,
+                       'V1.CapacityDeposited', clock_timestamp(), '*DEFAULT*', false
+                FROM stream, copy
+                RETURNING seq_id)
+            SELECT seq_id FROM appended
+            """, $"SELECT cb.chain_events(ARRAY['account-{provider}'], ARRAY[NULL::text])");
 
-    private static async Task<long> ScalarAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql)
+    private static async Task<long> ScalarAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, string? then = null)
     {
         await using var command = new NpgsqlCommand(sql, connection, transaction);
-        return (long)(await command.ExecuteScalarAsync())!;
+        var result = (long)(await command.ExecuteScalarAsync())!;
+        if (then is not null)
+        {
+            await using var next = new NpgsqlCommand(then, connection, transaction);
+            await next.ExecuteNonQueryAsync();
+        }
+
+        return result;
     }
 }

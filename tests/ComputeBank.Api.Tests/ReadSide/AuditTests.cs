@@ -53,7 +53,7 @@ public sealed class AuditTests : IAsyncLifetime
     {
         // The provider's deposit: its hours and its own posting become 999.
         await _factory.Database.ExecuteAsync("""
-            UPDATE cb.events SET data = jsonb_set(jsonb_set(data, '{hours}', '"999.000"'),
+            UPDATE cb.mt_events SET data = jsonb_set(jsonb_set(data, '{hours}', '"999.000"'),
                 ARRAY['postings', (SELECT (o - 1)::text FROM jsonb_array_elements(data->'postings') WITH ORDINALITY p(v, o) WHERE v->>'accountId' = 'prov-1'), 'amount'],
                 '"999.000"')
             WHERE stream_id = 'account-prov-1' AND type = 'V1.CapacityDeposited'
@@ -72,7 +72,7 @@ public sealed class AuditTests : IAsyncLifetime
     public async Task GivenDeletedEvent_WhenVerifying_ThenThatAccountsChainAndBalancesAreReported()
     {
         // Bob's first incoming transfer (10.5 from Alice); the period close later rolled 14.5 out of that bucket.
-        await _factory.Database.ExecuteAsync("DELETE FROM cb.events WHERE stream_id = 'account-bob' AND version = 2");
+        await _factory.Database.ExecuteAsync("DELETE FROM cb.mt_events WHERE stream_id = 'account-bob' AND version = 2");
 
         var report = await VerifyAsync();
         var discrepancies = report["discrepancies"]!.AsArray();

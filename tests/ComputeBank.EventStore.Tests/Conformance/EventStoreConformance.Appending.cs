@@ -29,7 +29,7 @@ public abstract partial class EventStoreConformance
         Assert.Equal(events[0].Hash, events[1].PreviousHash);
         Assert.Equal(events[1].Hash, events[2].PreviousHash);
         Assert.Equal(64, events[2].Hash.Length);
-        Assert.Equal("Account", await Database.ScalarAsync<string>($"SELECT aggregate_type FROM {Schema}.streams WHERE id = '{id}'", Ct));
+        Assert.Equal("Account", await Database.ScalarAsync<string>($"SELECT type FROM {Schema}.mt_streams WHERE id = '{id}'", Ct));
 
         var fromTwo = await Store.ReadStreamAsync(id, 2, Ct);
         Assert.Equal([2L, 3L], fromTwo.Select(e => e.Version));
@@ -72,25 +72,25 @@ public abstract partial class EventStoreConformance
     {
         var ids = Enumerable.Range(0, streams).Select(_ => NewStreamId("form")).ToArray();
         Task<AppendResult> Append(ExpectedVersion expected) => AppendAllAsync(ids, expected, eventsPerStream);
-        var sequence = await ScalarAsync("SELECT last_value FROM {schema}.event_sequence");
+        var sequence = await ScalarAsync("SELECT last_value FROM {schema}.mt_events_sequence");
 
         var missing = await Assert.ThrowsAsync<ConcurrencyException>(() => Append(ExpectedVersion.Exactly(3)));
         Assert.Contains(missing.StreamId, ids);
         Assert.Equal((3L, 0L), (missing.ExpectedVersion, missing.ActualVersion));
-        Assert.Equal(sequence, await ScalarAsync("SELECT last_value FROM {schema}.event_sequence"));
+        Assert.Equal(sequence, await ScalarAsync("SELECT last_value FROM {schema}.mt_events_sequence"));
 
         var started = await Append(ExpectedVersion.NoStream);
         Assert.All(ids, id => Assert.Equal(eventsPerStream, started.StreamVersions[id]));
         Assert.Equal(streams * eventsPerStream, started.Events.Count);
         Assert.Equal(started.Events.Select(e => e.Sequence).Order(), started.Events.Select(e => e.Sequence));
-        Assert.Equal("Account", await Database.ScalarAsync<string>($"SELECT aggregate_type FROM {Schema}.streams WHERE id = '{ids[0]}'", Ct));
-        sequence = await ScalarAsync("SELECT last_value FROM {schema}.event_sequence");
+        Assert.Equal("Account", await Database.ScalarAsync<string>($"SELECT type FROM {Schema}.mt_streams WHERE id = '{ids[0]}'", Ct));
+        sequence = await ScalarAsync("SELECT last_value FROM {schema}.mt_events_sequence");
 
         var again = await Assert.ThrowsAsync<ConcurrencyException>(() => Append(ExpectedVersion.NoStream));
         Assert.Equal((0L, (long)eventsPerStream), (again.ExpectedVersion, again.ActualVersion));
         var stale = await Assert.ThrowsAsync<ConcurrencyException>(() => Append(ExpectedVersion.Exactly(eventsPerStream + 1)));
         Assert.Equal(eventsPerStream, stale.ActualVersion);
-        Assert.Equal(sequence, await ScalarAsync("SELECT last_value FROM {schema}.event_sequence"));
+        Assert.Equal(sequence, await ScalarAsync("SELECT last_value FROM {schema}.mt_events_sequence"));
 
         var exact = await Append(ExpectedVersion.Exactly(eventsPerStream));
         var any = await Append(ExpectedVersion.Any);
@@ -122,7 +122,7 @@ public abstract partial class EventStoreConformance
         var fresh = NewStreamId("multi-a");
         var existing = NewStreamId("multi-b");
         await AppendAsync(existing, ExpectedVersion.NoStream, new Deposited(1));
-        var sequenceBefore = await ScalarAsync("SELECT last_value FROM {schema}.event_sequence");
+        var sequenceBefore = await ScalarAsync("SELECT last_value FROM {schema}.mt_events_sequence");
 
         await using var session = Store.OpenSession();
         session.StartStream(fresh, "Account", [new Deposited(5)]);
@@ -133,9 +133,9 @@ public abstract partial class EventStoreConformance
         Assert.Equal(7, error.ExpectedVersion);
         Assert.Equal(1, error.ActualVersion);
         Assert.Empty(await Store.ReadStreamAsync(fresh, 1, Ct));
-        Assert.Equal(0, await ScalarAsync($"SELECT count(*) FROM {{schema}}.streams WHERE id = '{fresh}'"));
+        Assert.Equal(0, await ScalarAsync($"SELECT count(*) FROM {{schema}}.mt_streams WHERE id = '{fresh}'"));
         Assert.Single(await Store.ReadStreamAsync(existing, 1, Ct));
-        Assert.Equal(sequenceBefore, await ScalarAsync("SELECT last_value FROM {schema}.event_sequence"));
+        Assert.Equal(sequenceBefore, await ScalarAsync("SELECT last_value FROM {schema}.mt_events_sequence"));
     }
 
     [Fact]

@@ -44,7 +44,7 @@ public abstract partial class EventStoreConformance
         Assert.Equal(Enumerable.Range(1, rounds).Select(v => (long)v), events.Select(e => e.Version));
         var sequences = events.Select(e => e.Sequence).ToArray();
         Assert.Equal(sequences[0] + rounds - 1, sequences[^1]);
-        Assert.Equal(sequences[^1], await ScalarAsync("SELECT last_value FROM {schema}.event_sequence"));
+        Assert.Equal(sequences[^1], await ScalarAsync("SELECT last_value FROM {schema}.mt_events_sequence"));
     }
 
     // One event per writer goes through the one-event append, two through the one-stream append: both create the

@@ -47,15 +47,7 @@ public abstract partial class EventStoreConformance
 
         await using var connection = await Database.OpenAsync(Ct);
         await using var transaction = await connection.BeginTransactionAsync(Ct);
-        long slowSequence;
-        await using (var command = new NpgsqlCommand(
-            $"SELECT sequences[1] FROM {Schema}.append_events(ARRAY[$1], ARRAY[NULL::text], ARRAY[0::bigint], ARRAY[1], ARRAY['V1.Deposited'], ARRAY['{{\"amount\":7}}'::jsonb], ARRAY['{{}}'::jsonb])",
-            connection,
-            transaction))
-        {
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = NewStreamId("slow") });
-            slowSequence = (long)(await command.ExecuteScalarAsync(Ct))!;
-        }
+        var slowSequence = await AppendRawAsync(connection, transaction, NewStreamId("slow"));
 
         var later = await AppendAsync(NewStreamId("fast"), ExpectedVersion.NoStream, new Deposited(8));
         Assert.Equal(slowSequence + 1, later.Events[0].Sequence);
@@ -99,16 +91,6 @@ public abstract partial class EventStoreConformance
         Assert.Equal(1, await projection.TimesAsync(middle));
     }
 
-    private async Task<long> AppendRawAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string streamId)
-    {
-        await using var command = new NpgsqlCommand(
-            $"SELECT sequences[1] FROM {Schema}.append_events(ARRAY[$1], ARRAY[NULL::text], ARRAY[-1::bigint], ARRAY[1], ARRAY['V1.Deposited'], ARRAY['{{\"amount\":7}}'::jsonb], ARRAY['{{}}'::jsonb])",
-            connection,
-            transaction);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
-        return (long)(await command.ExecuteScalarAsync(Ct))!;
-    }
-
     [Fact]
     public async Task GivenTwoDaemonNodes_WhenEventsArriveAndTheLeaderStops_ThenEveryEventIsProjectedExactlyOnce()
     {
@@ -138,11 +120,11 @@ public abstract partial class EventStoreConformance
         await (daemonA.IsLeader(name) ? daemonA : daemonB).StopAsync(Ct);
         await Task.WhenAll(writers);
 
-        var max = await ScalarAsync("SELECT max(seq_id) FROM {schema}.events");
+        var max = await ScalarAsync("SELECT max(seq_id) FROM {schema}.mt_events");
         await EventuallyAsync(async () => await nodeA.TimesAsync(max) == 1, "the surviving node projects everything");
         Assert.Equal(0, await ScalarAsync($"SELECT count(*) FROM {{schema}}_projected WHERE projection = '{name}' AND times <> 1"));
         Assert.Equal(
-            await ScalarAsync("SELECT count(*) FROM {schema}.events"),
+            await ScalarAsync("SELECT count(*) FROM {schema}.mt_events"),
             await ScalarAsync($"SELECT count(*) FROM {{schema}}_projected WHERE projection = '{name}'"));
     }
 
@@ -151,7 +133,7 @@ public abstract partial class EventStoreConformance
     {
         var projection = await RecordingProjectionAsync("rebuild");
         await AppendAsync(NewStreamId("rebuild"), ExpectedVersion.NoStream, [.. Enumerable.Range(0, 1200).Select(i => new Deposited(i))]);
-        var max = await ScalarAsync("SELECT max(seq_id) FROM {schema}.events");
+        var max = await ScalarAsync("SELECT max(seq_id) FROM {schema}.mt_events");
         await using var daemon = Track(new ProjectionDaemon(Store, [projection], FastDaemon));
         daemon.Start();
         await EventuallyAsync(async () => await projection.TimesAsync(max) == 1, "projected once");
@@ -161,7 +143,7 @@ public abstract partial class EventStoreConformance
         await daemon.RebuildAsync(projection.Name, new SynchronousProgress(reports.Add), Ct);
 
         Assert.Equal(0, await ScalarAsync($"SELECT count(*) FROM {{schema}}_projected WHERE projection = '{projection.Name}' AND times <> 1"));
-        Assert.Equal(await ScalarAsync("SELECT count(*) FROM {schema}.events"), reports[^1].EventsProcessed);
+        Assert.Equal(await ScalarAsync("SELECT count(*) FROM {schema}.mt_events"), reports[^1].EventsProcessed);
         Assert.True(reports.Count >= 3, $"expected a report per page of 500, got {reports.Count}");
         Assert.Equal(max, reports[^1].LastSequence);
         Assert.All(reports, r => Assert.Equal(max, r.TargetSequence));

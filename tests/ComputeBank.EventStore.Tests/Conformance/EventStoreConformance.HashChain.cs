@@ -23,7 +23,7 @@ public abstract partial class EventStoreConformance
     {
         var intact = await ChainOfFiveAsync("bystander");
         var id = await ChainOfFiveAsync("edited");
-        await ExecuteAsync($"UPDATE {{schema}}.events SET data = '{{\"amount\": 300}}' WHERE stream_id = '{id}' AND version = 3");
+        await ExecuteAsync($"UPDATE {{schema}}.mt_events SET data = '{{\"amount\": 300}}' WHERE stream_id = '{id}' AND version = 3");
 
         var breaks = await Store.VerifyHashChainsAsync(Ct);
 
@@ -37,7 +37,7 @@ public abstract partial class EventStoreConformance
     public async Task GivenEditedMetadata_WhenVerifying_ThenReported()
     {
         var id = await ChainOfFiveAsync("metadata");
-        await ExecuteAsync($"UPDATE {{schema}}.events SET metadata = '{{\"user\": \"mallory\"}}' WHERE stream_id = '{id}' AND version = 2");
+        await ExecuteAsync($"UPDATE {{schema}}.mt_events SET user_name = 'mallory' WHERE stream_id = '{id}' AND version = 2");
 
         var broken = Assert.Single(await Store.VerifyHashChainsAsync(Ct, id));
         Assert.Equal((2L, ChainBreakKind.ContentAltered), (broken.Version, broken.Kind));
@@ -47,7 +47,7 @@ public abstract partial class EventStoreConformance
     public async Task GivenDeletedMiddleEvent_WhenVerifying_ThenTheGapIsReportedForThatStream()
     {
         var id = await ChainOfFiveAsync("middle");
-        await ExecuteAsync($"DELETE FROM {{schema}}.events WHERE stream_id = '{id}' AND version = 3");
+        await ExecuteAsync($"DELETE FROM {{schema}}.mt_events WHERE stream_id = '{id}' AND version = 3");
 
         var broken = Assert.Single(await Store.VerifyHashChainsAsync(Ct), b => b.StreamId == id);
         Assert.Equal(4, broken.Version);
@@ -59,8 +59,8 @@ public abstract partial class EventStoreConformance
     {
         var id = await ChainOfFiveAsync("renumbered");
         await ExecuteAsync(
-            $"DELETE FROM {{schema}}.events WHERE stream_id = '{id}' AND version = 3; " +
-            $"UPDATE {{schema}}.events SET version = version - 1 WHERE stream_id = '{id}' AND version > 3");
+            $"DELETE FROM {{schema}}.mt_events WHERE stream_id = '{id}' AND version = 3; " +
+            $"UPDATE {{schema}}.mt_events SET version = version - 1 WHERE stream_id = '{id}' AND version > 3");
 
         var broken = Assert.Single(await Store.VerifyHashChainsAsync(Ct, id));
         Assert.Equal(3, broken.Version);
@@ -71,7 +71,7 @@ public abstract partial class EventStoreConformance
     public async Task GivenDeletedLastEvent_WhenVerifying_ThenTheTailMismatchIsReported()
     {
         var id = await ChainOfFiveAsync("tail");
-        await ExecuteAsync($"DELETE FROM {{schema}}.events WHERE stream_id = '{id}' AND version = 5");
+        await ExecuteAsync($"DELETE FROM {{schema}}.mt_events WHERE stream_id = '{id}' AND version = 5");
 
         var broken = Assert.Single(await Store.VerifyHashChainsAsync(Ct), b => b.StreamId == id);
         Assert.Equal(ChainBreakKind.TailMismatch, broken.Kind);

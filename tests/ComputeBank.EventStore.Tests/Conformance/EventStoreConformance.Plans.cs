@@ -16,12 +16,12 @@ public abstract partial class EventStoreConformance
         const int streams = 400, versions = 100;
         await ExecuteAsync(
             $$"""
-            INSERT INTO {{schema}}.streams (id, aggregate_type, version, created_at, updated_at)
-            SELECT 'plan-' || s, 'Account', {{versions}}, now(), now() FROM generate_series(1, {{streams}}) s;
-            INSERT INTO {{schema}}.events (seq_id, stream_id, version, type, data, metadata, timestamp, hash)
-            SELECT nextval('{{schema}}.event_sequence'), 'plan-' || s, v, 'V1.Deposited', '{"amount":1}', '{}', now(), 'not-chained'
+            INSERT INTO {{schema}}.mt_streams (id, type, version, timestamp, created, tenant_id, is_archived)
+            SELECT 'plan-' || s, 'Account', {{versions}}, now(), now(), '*DEFAULT*', false FROM generate_series(1, {{streams}}) s;
+            INSERT INTO {{schema}}.mt_events (seq_id, id, stream_id, version, type, data, timestamp, tenant_id, is_archived)
+            SELECT nextval('{{schema}}.mt_events_sequence'), gen_random_uuid(), 'plan-' || s, v, 'V1.Deposited', '{"amount":1}', now(), '*DEFAULT*', false
             FROM generate_series(1, {{streams}}) s, generate_series(1, {{versions}}) v;
-            ANALYZE {{schema}}.streams; ANALYZE {{schema}}.events; ANALYZE {{schema}}.snapshots;
+            ANALYZE {{schema}}.mt_streams; ANALYZE {{schema}}.mt_events; ANALYZE {{schema}}.event_hashes; ANALYZE {{schema}}.snapshots;
             """);
 
         try
@@ -47,7 +47,7 @@ public abstract partial class EventStoreConformance
     private async Task<(long Sequential, long Index)> ScansAsync(IEventSession session, string schema)
     {
         await using var stats = new Npgsql.NpgsqlCommand(
-            $"SELECT coalesce(seq_scan, 0), coalesce(idx_scan, 0) FROM pg_stat_xact_user_tables WHERE relid = '{schema}.events'::regclass",
+            $"SELECT coalesce(seq_scan, 0), coalesce(idx_scan, 0) FROM pg_stat_xact_user_tables WHERE relid = '{schema}.mt_events'::regclass",
             session.Connection, session.Transaction);
         await using var reader = await stats.ExecuteReaderAsync(Ct);
         Assert.True(await reader.ReadAsync(Ct));

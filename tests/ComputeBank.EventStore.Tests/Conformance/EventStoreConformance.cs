@@ -72,6 +72,46 @@ public abstract partial class EventStoreConformance(PostgresDatabase database, s
 
     protected Task ExecuteAsync(string sql) => Database.ExecuteAsync(sql.Replace("{schema}", Schema, StringComparison.Ordinal), Ct);
 
+    /// <summary>
+    /// Appends one event behind the store's back, as a writer of Marten's tables would (a stream row at the next version,
+    /// an event row with the next sequence number), then links it into the hash chain. For stored shapes the store would
+    /// never write itself (old type names) and for transactions a test holds open.
+    /// </summary>
+    protected async Task<long> AppendRawAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string streamId, string type = "V1.Deposited", string json = "{\"amount\":7}")
+    {
+        await using var batch = new NpgsqlBatch(connection, transaction)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand(
+                    $"""
+                    WITH s AS (
+                        INSERT INTO {Schema}.mt_streams AS t (id, version, timestamp, created, tenant_id, is_archived)
+                        VALUES ($1, 1, now(), now(), '*DEFAULT*', false)
+                        ON CONFLICT (id) DO UPDATE SET version = t.version + 1 RETURNING version)
+                    INSERT INTO {Schema}.mt_events (seq_id, id, stream_id, version, data, type, timestamp, tenant_id, is_archived)
+                    SELECT nextval('{Schema}.mt_events_sequence'), gen_random_uuid(), $1, s.version, $2::jsonb, $3, clock_timestamp(), '*DEFAULT*', false FROM s
+                    RETURNING seq_id
+                    """)
+                {
+                    Parameters = { new NpgsqlParameter<string> { TypedValue = streamId }, new NpgsqlParameter<string> { TypedValue = json }, new NpgsqlParameter<string> { TypedValue = type } },
+                },
+                new NpgsqlBatchCommand($"SELECT {Schema}.chain_events(ARRAY[$1], ARRAY[NULL::text])")
+                {
+                    Parameters = { new NpgsqlParameter<string> { TypedValue = streamId } },
+                },
+            },
+        };
+        return (long)(await batch.ExecuteScalarAsync(Ct))!;
+    }
+
+    /// <summary><see cref="AppendRawAsync(NpgsqlConnection, NpgsqlTransaction?, string, string, string)"/> in a transaction of its own.</summary>
+    protected async Task<long> AppendRawAsync(string streamId, string type, string json)
+    {
+        await using var connection = await Database.OpenAsync(Ct);
+        return await AppendRawAsync(connection, null, streamId, type, json);
+    }
+
     protected async Task<AppendResult> AppendAsync(string streamId, ExpectedVersion expected, params object[] events)
     {
         await using var session = Store.OpenSession();
