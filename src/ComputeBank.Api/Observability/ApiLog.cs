@@ -29,4 +29,7 @@ internal static partial class ApiLog
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Refused {Method} {Path} with {Status}: the request body could not be read ({Reason}); the client's fault")]
     public static partial void UnreadableRequest(ILogger logger, string method, string path, int status, string reason);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Refused a request on connection {ConnectionId} from {RemoteAddress} with {Status} {Code}: Kestrel could not accept its request line or headers; the client's fault")]
+    public static partial void RefusedRequestHead(ILogger logger, string connectionId, string remoteAddress, int status, string code);
 }

@@ -35,6 +35,8 @@ public static class SecurityHosting
         {
             kestrel.Limits.MaxRequestBodySize = SubmitBatchEndpoint.MaxBatchBytes;
             kestrel.AddServerHeader = false;
+            // Kestrel's own refusals of a request head (400, 408, 414, 431) get a problem+json body like every other error.
+            kestrel.ConfigureEndpointDefaults(KestrelRefusals.Use);
         });
 
         services.AddSingleton(settings);

@@ -19,7 +19,7 @@ namespace ComputeBank.Api.Tests.Http;
 public sealed class KestrelApi : IAsyncLifetime
 {
     private readonly PostgresDatabase _database = new();
-    private readonly Action<KestrelServerLimits>? _limits;
+    private readonly Action<KestrelServerOptions>? _kestrel;
     private WebApplication? _app;
 
     public KestrelApi()
@@ -27,10 +27,13 @@ public sealed class KestrelApi : IAsyncLifetime
     {
     }
 
-    private KestrelApi(Action<KestrelServerLimits>? limits) => _limits = limits;
+    private KestrelApi(Action<KestrelServerOptions>? kestrel) => _kestrel = kestrel;
 
     /// <summary>A host whose Kestrel limits <paramref name="limits"/> tightens (for timeouts a test can wait for).</summary>
-    public static KestrelApi With(Action<KestrelServerLimits> limits) => new(limits);
+    public static KestrelApi With(Action<KestrelServerLimits> limits) => new(kestrel => limits(kestrel.Limits));
+
+    /// <summary>A host whose Kestrel options <paramref name="kestrel"/> changes after the API configured them.</summary>
+    public static KestrelApi WithKestrel(Action<KestrelServerOptions> kestrel) => new(kestrel);
 
     public Uri Address { get; private set; } = null!;
 
@@ -48,9 +51,9 @@ public sealed class KestrelApi : IAsyncLifetime
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.SetMinimumLevel(LogLevel.Debug).AddProvider(new Capture(Logs));
         builder.AddComputeBank();
-        if (_limits is not null)
+        if (_kestrel is not null)
         {
-            builder.WebHost.ConfigureKestrel(kestrel => _limits(kestrel.Limits));
+            builder.WebHost.ConfigureKestrel(_kestrel);
         }
 
         _app = builder.Build();
