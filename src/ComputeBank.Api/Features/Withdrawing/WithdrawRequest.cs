@@ -1,5 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using ComputeBank.Api.Contracts;
+using ComputeBank.Api.Http;
+using ComputeBank.Domain;
 
 namespace ComputeBank.Api.Features.Withdrawing;
 
@@ -33,4 +35,17 @@ public sealed record WithdrawRequest
     /// <summary>An optional reference of the job that consumed the credits (at most 256 characters).</summary>
     [MaxLength(256)]
     public string? JobReference { get; init; }
-}
+
+
+    /// <summary>Validates the body and maps it to <see cref="WithdrawCredits"/>.</summary>
+    public WithdrawCredits? ToCommand(RequestCheck check, CommandContext context)
+    {
+        var operationId = check.OperationId(WithdrawalId);
+        var accountId = check.AccountId(AccountId);
+        var bucket = check.Bucket(ResourceClass, Region, Period);
+        var hours = check.Hours(Hours);
+        var jobReference = check.Text(JobReference);
+        return operationId is null || accountId is null || bucket is null || hours is null
+            ? null
+            : new WithdrawCredits(operationId, accountId, bucket, hours.Value, jobReference, context.Now);
+    }}
