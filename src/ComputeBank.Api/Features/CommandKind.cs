@@ -12,6 +12,15 @@ namespace ComputeBank.Api.Features;
 /// <c>Idempotency-Key</c> header for the few commands whose body has no operation id of its own.</summary>
 public sealed record CommandContext(DateTimeOffset Now, string? UserId, string? IdempotencyKey);
 
+/// <summary>A command's request record: validated from its own values and mapped to its domain command.</summary>
+/// <typeparam name="TCommand">The domain command.</typeparam>
+public interface ICommandRequest<out TCommand>
+    where TCommand : LedgerCommand
+{
+    /// <summary>Checks every value (problems go to <paramref name="check"/>) and maps the record to its command; null when invalid.</summary>
+    TCommand? ToCommand(RequestCheck check, CommandContext context);
+}
+
 /// <summary>The HTTP route of a command's own endpoint (under <c>/api/v1</c>) and its endpoint (OpenAPI operation) name.</summary>
 public sealed record CommandRoute(string Method, string Pattern, string Name)
 {
@@ -111,8 +120,12 @@ public sealed class CommandKind<TRequest, TCommand> : CommandKind
     where TRequest : class
     where TCommand : LedgerCommand
 {
-    /// <summary>Validates the request record and maps it to the domain command (usually the record's own <c>ToCommand</c>).</summary>
-    public required Func<TRequest, RequestCheck, CommandContext, TCommand?> ToDomain { get; init; }
+    /// <summary>Validates the request record and maps it to the domain command: the record's own
+    /// <see cref="ICommandRequest{TCommand}.ToCommand"/> unless given.</summary>
+    public Func<TRequest, RequestCheck, CommandContext, TCommand?> ToDomain { get; init; } = (request, check, context) =>
+        request is ICommandRequest<TCommand> own
+            ? own.ToCommand(check, context)
+            : throw new InvalidOperationException($"{typeof(TRequest).Name} is no ICommandRequest<{typeof(TCommand).Name}>: give the kind its ToDomain.");
 
     /// <summary>Whose account or hold a provider or consumer must own to send the command.</summary>
     public Func<TCommand, Ownership> Owner { get; init; } = _ => Ownership.None;

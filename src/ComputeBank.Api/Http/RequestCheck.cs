@@ -96,31 +96,11 @@ public sealed class RequestCheck
         return id;
     }
 
-    public ResourceClass? ResourceClass(string? value, [CallerArgumentExpression(nameof(value))] string property = "")
-    {
-        var wire = _shape.Named(property);
-        var resourceClass = ValueOf<ResourceClass>(value, wire, required: true);
-        if (resourceClass is not null && !Catalogue.HasResourceClass(resourceClass))
-        {
-            AddAt(wire.Name, $"unknown resource class '{resourceClass}'; known: {string.Join(", ", Catalogue.ResourceClasses)}");
-            return null;
-        }
+    public ResourceClass? ResourceClass(string? value, [CallerArgumentExpression(nameof(value))] string property = "") =>
+        CatalogueValue<ResourceClass>(value, _shape.Named(property), "resource class", Catalogue.HasResourceClass, Catalogue.ResourceClasses);
 
-        return resourceClass;
-    }
-
-    public Region? Region(string? value, [CallerArgumentExpression(nameof(value))] string property = "")
-    {
-        var wire = _shape.Named(property);
-        var region = ValueOf<Region>(value, wire, required: true);
-        if (region is not null && !Catalogue.HasRegion(region))
-        {
-            AddAt(wire.Name, $"unknown region '{region}'; known: {string.Join(", ", Catalogue.Regions)}");
-            return null;
-        }
-
-        return region;
-    }
+    public Region? Region(string? value, [CallerArgumentExpression(nameof(value))] string property = "") =>
+        CatalogueValue<Region>(value, _shape.Named(property), "region", Catalogue.HasRegion, Catalogue.Regions);
 
     /// <summary>A period of the catalogue's granularity.</summary>
     public Period? Period(string? value, bool? required = null, [CallerArgumentExpression(nameof(value))] string property = "")
@@ -232,6 +212,20 @@ public sealed class RequestCheck
     {
         var wire = _shape.Named(property);
         return Present(value, wire, null) ? Child(wire) : null;
+    }
+
+    /// <summary>A value that must be one of the configured catalogue's (always required).</summary>
+    private T? CatalogueValue<T>(string? value, WireProperty wire, string what, Func<T, bool> known, IEnumerable<string> all)
+        where T : class, IStringValue<T>
+    {
+        var parsed = ValueOf<T>(value, wire, required: true);
+        if (parsed is not null && !known(parsed))
+        {
+            AddAt(wire.Name, $"unknown {what} '{parsed}'; known: {string.Join(", ", all)}");
+            return null;
+        }
+
+        return parsed;
     }
 
     private T? ValueOf<T>(string? value, WireProperty wire, bool? required)

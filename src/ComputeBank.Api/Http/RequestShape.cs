@@ -56,7 +56,11 @@ public sealed class RequestShape
     public static RequestShape Of(Type type) => Shapes.GetOrAdd(type, Build);
 
     /// <summary>The property behind a C# property name or expression (<c>Hours</c>, <c>request.Hours</c>).</summary>
-    public WireProperty Named(string expression)
+    public WireProperty Named(string expression) => _named.GetOrAdd(expression, Resolve);
+
+    private readonly ConcurrentDictionary<string, WireProperty> _named = new(StringComparer.Ordinal);
+
+    private WireProperty Resolve(string expression)
     {
         var name = JsonNamingPolicy.CamelCase.ConvertName(expression[(expression.LastIndexOf('.') + 1)..]);
         return ByName.TryGetValue(name, out var property)

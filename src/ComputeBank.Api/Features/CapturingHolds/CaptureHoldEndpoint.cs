@@ -16,7 +16,6 @@ public static class CaptureHoldEndpoint
         Policy = Policies.Consumer,
         Action = "capture a hold",
         Owner = c => Ownership.OfHold(c.HoldId),
-        ToDomain = (request, check, context) => request.ToCommand(check, context),
         Summary = "Capture a hold",
         Description = "Posts all (or hours) of a pending hold to the beneficiary, or as consumption, and releases the rest.",
         IdempotencyKey = true,

@@ -6,7 +6,7 @@ using ComputeBank.Domain;
 namespace ComputeBank.Api.Features.CapturingHolds;
 
 /// <summary>The optional body of POST /api/v1/holds/{holdId}/capture.</summary>
-public sealed record CaptureHoldRequest
+public sealed record CaptureHoldRequest : ICommandRequest<CaptureHold>
 {
     /// <summary>The hold (from the path).</summary>
     [PathValue]

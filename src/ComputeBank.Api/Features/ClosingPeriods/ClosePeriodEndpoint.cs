@@ -18,7 +18,6 @@ public static class ClosePeriodEndpoint
         SuccessStatus = StatusCodes.Status200OK,
         Policy = Policies.Operator,
         Action = "close a period",
-        ToDomain = (request, check, context) => request.ToCommand(check, context),
         CustomHandler = (ledger, schema) => new ClosePeriodHandler(ledger, schema),
         Summary = "Close a period",
         Description = "An operator closes a period: every remaining balance in it expires or rolls over to rolloverTo, open holds are " +

@@ -6,7 +6,7 @@ using ComputeBank.Domain;
 namespace ComputeBank.Api.Features.ClosingPeriods;
 
 /// <summary>The body of POST /api/v1/periods/{period}/close.</summary>
-public sealed record ClosePeriodRequest
+public sealed record ClosePeriodRequest : ICommandRequest<ClosePeriod>
 {
     /// <summary>The period to close (from the path).</summary>
     [PathValue]

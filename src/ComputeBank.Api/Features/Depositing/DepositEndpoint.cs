@@ -14,7 +14,6 @@ public static class DepositEndpoint
         Policy = Policies.Provider,
         Action = "deposit",
         Owner = c => Ownership.Of(c.AccountId),
-        ToDomain = (request, check, context) => request.ToCommand(check, context),
         Summary = "Deposit capacity",
         Description = "A provider deposits capacity (hours) into one bucket of its account.",
         Problems =

@@ -6,7 +6,7 @@ using ComputeBank.Domain;
 namespace ComputeBank.Api.Features.Depositing;
 
 /// <summary>The body of POST /api/v1/deposits: a provider deposits capacity into one bucket.</summary>
-public sealed record DepositRequest
+public sealed record DepositRequest : ICommandRequest<DepositCapacity>
 {
     /// <summary>The operation id of this deposit (1 to 128 printable ASCII characters), unique per deposit.</summary>
     [RegularExpression(WirePatterns.OperationId)]

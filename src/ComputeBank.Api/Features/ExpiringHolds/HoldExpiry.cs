@@ -54,7 +54,6 @@ public static class HoldExpiry
         Type = Type,
         SuccessStatus = StatusCodes.Status200OK,
         Action = "expire a hold",
-        ToDomain = (request, check, context) => request.ToCommand(check, context),
     };
 
     /// <summary><c>expire:{holdId}</c>, or a digest of the hold id when that would be longer than an operation id may be.</summary>
@@ -78,7 +77,7 @@ public static class HoldExpiry
 }
 
 /// <summary>The queued body of <c>hold-expire</c>: the hold whose expiry is due.</summary>
-public sealed record ExpireHoldRequest
+public sealed record ExpireHoldRequest : ICommandRequest<ExpireHold>
 {
     /// <summary>The hold id.</summary>
     public required string HoldId { get; init; }

@@ -15,7 +15,6 @@ public static class OpenAccountEndpoint
         Policy = Policies.AccountHolder,
         Action = "open an account",
         Owner = c => Ownership.Opening(c.OwnerId, c.Kind),
-        ToDomain = (request, check, context) => request.ToCommand(check, context),
         Body = Body,
         Summary = "Open an account",
         Description = "Opens a provider or consumer account and answers 201 with the account. The account id is the operation id: opening " +

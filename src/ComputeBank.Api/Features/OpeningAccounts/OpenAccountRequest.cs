@@ -7,7 +7,7 @@ namespace ComputeBank.Api.Features.OpeningAccounts;
 
 /// <summary>The body of POST /api/v1/accounts. The account id is also the operation id: opening again with the same
 /// fields replays the first answer; with other fields it is <c>409 operation_id_conflict</c>.</summary>
-public sealed record OpenAccountRequest
+public sealed record OpenAccountRequest : ICommandRequest<OpenAccount>
 {
     /// <summary>The client-chosen account id: lower-case letters, digits and <c>. _ : -</c>, at most 64 characters.</summary>
     [RegularExpression(WirePatterns.AccountId)]

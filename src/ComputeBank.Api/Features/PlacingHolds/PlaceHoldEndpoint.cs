@@ -14,7 +14,6 @@ public static class PlaceHoldEndpoint
         Policy = Policies.Consumer,
         Action = "place a hold",
         Owner = c => Ownership.Of(c.AccountId),
-        ToDomain = (request, check, context) => request.ToCommand(check, context),
         Summary = "Place a hold",
         Description = "Reserves credits of one bucket until they are captured, released or expire; the answer includes the hold.",
         Problems =

@@ -6,7 +6,7 @@ using ComputeBank.Domain;
 namespace ComputeBank.Api.Features.PlacingHolds;
 
 /// <summary>The body of POST /api/v1/holds: reserves credits of one bucket until they are captured, released or expire.</summary>
-public sealed record PlaceHoldRequest
+public sealed record PlaceHoldRequest : ICommandRequest<PlaceHold>
 {
     /// <summary>The hold id, which is also the operation id (1 to 128 printable ASCII characters).</summary>
     [RegularExpression(WirePatterns.OperationId)]

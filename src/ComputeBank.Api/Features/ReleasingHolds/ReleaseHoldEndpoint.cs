@@ -14,7 +14,6 @@ public static class ReleaseHoldEndpoint
         Policy = Policies.Consumer,
         Action = "release a hold",
         Owner = c => Ownership.OfHold(c.HoldId),
-        ToDomain = (request, check, context) => request.ToCommand(check, context),
         Summary = "Release a hold",
         Description = "Releases a pending hold: its hours become available again.",
         IdempotencyKey = true,

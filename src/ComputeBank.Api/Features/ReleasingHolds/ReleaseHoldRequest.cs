@@ -6,7 +6,7 @@ using ComputeBank.Domain;
 namespace ComputeBank.Api.Features.ReleasingHolds;
 
 /// <summary>The optional body of POST /api/v1/holds/{holdId}/release.</summary>
-public sealed record ReleaseHoldRequest
+public sealed record ReleaseHoldRequest : ICommandRequest<ReleaseHold>
 {
     /// <summary>The hold (from the path).</summary>
     [PathValue]

@@ -14,7 +14,6 @@ public static class SetCreditLimitEndpoint
         SuccessStatus = StatusCodes.Status200OK,
         Policy = Policies.Operator,
         Action = "set a credit limit",
-        ToDomain = (request, check, context) => request.ToCommand(check, context),
         Summary = "Set a credit limit",
         Description = "Sets how far a consumer account may go below zero in one resource class (0 removes the limit).",
         IdempotencyKey = true,

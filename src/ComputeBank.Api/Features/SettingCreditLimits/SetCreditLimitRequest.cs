@@ -6,7 +6,7 @@ using ComputeBank.Domain;
 namespace ComputeBank.Api.Features.SettingCreditLimits;
 
 /// <summary>The body of PUT /api/v1/accounts/{accountId}/credit-limits/{resourceClass}.</summary>
-public sealed record SetCreditLimitRequest
+public sealed record SetCreditLimitRequest : ICommandRequest<SetCreditLimit>
 {
     /// <summary>The consumer account (from the path).</summary>
     [PathValue]

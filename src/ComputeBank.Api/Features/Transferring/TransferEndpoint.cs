@@ -14,7 +14,6 @@ public static class TransferEndpoint
         Policy = Policies.AccountHolder,
         Action = "transfer",
         Owner = c => Ownership.Of(c.FromAccountId),
-        ToDomain = (request, check, context) => request.ToCommand(check, context),
         Summary = "Transfer credits",
         Description = "Credits move between two accounts within one bucket, optionally with the settlement that paid for them.",
         Problems =

@@ -7,7 +7,7 @@ using ComputeBank.Domain;
 namespace ComputeBank.Api.Features.Transferring;
 
 /// <summary>The body of POST /api/v1/transfers: credits move between two accounts within one bucket.</summary>
-public sealed record TransferRequest
+public sealed record TransferRequest : ICommandRequest<TransferCredits>
 {
     /// <summary>The operation id of this transfer (1 to 128 printable ASCII characters).</summary>
     [RegularExpression(WirePatterns.OperationId)]

@@ -15,7 +15,6 @@ public static class TransferAcrossPeriodsEndpoint
         Policy = Policies.AccountHolder,
         Action = "transfer across periods",
         Owner = c => Ownership.Of(c.FromAccountId),
-        ToDomain = (request, check, context) => request.ToCommand(check, context),
         Summary = "Transfer credits across regions or periods",
         Description = "Credits move to another region and/or period (and optionally another account) at the configured conversion rate; " +
                       "the answer adds hoursDebited, hoursCredited and rate.",

@@ -7,7 +7,7 @@ namespace ComputeBank.Api.Features.TransferringAcrossPeriods;
 
 /// <summary>The body of POST /api/v1/period-transfers: credits move to another region and/or period (and optionally
 /// another account) at the rate the configured conversion policy gives.</summary>
-public sealed record TransferAcrossPeriodsRequest
+public sealed record TransferAcrossPeriodsRequest : ICommandRequest<TransferAcrossPeriods>
 {
     /// <summary>The operation id of this transfer (1 to 128 printable ASCII characters).</summary>
     [RegularExpression(WirePatterns.OperationId)]

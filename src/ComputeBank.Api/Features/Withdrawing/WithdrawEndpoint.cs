@@ -14,7 +14,6 @@ public static class WithdrawEndpoint
         Policy = Policies.Consumer,
         Action = "withdraw",
         Owner = c => Ownership.Of(c.AccountId),
-        ToDomain = (request, check, context) => request.ToCommand(check, context),
         Summary = "Withdraw credits",
         Description = "A job consumes credits from one bucket of an account; refused when the bucket's available hours do not cover it.",
         Problems =

@@ -6,7 +6,7 @@ using ComputeBank.Domain;
 namespace ComputeBank.Api.Features.Withdrawing;
 
 /// <summary>The body of POST /api/v1/withdrawals: a job consumes credits from one bucket of an account.</summary>
-public sealed record WithdrawRequest
+public sealed record WithdrawRequest : ICommandRequest<WithdrawCredits>
 {
     /// <summary>The operation id of this withdrawal (1 to 128 printable ASCII characters).</summary>
     [RegularExpression(WirePatterns.OperationId)]
