@@ -2,14 +2,22 @@ namespace ComputeBank.Api.Contracts;
 
 /// <summary>
 /// Marks a request property as an amount of hours as clients may send it: a JSON string (<c>"12.5"</c>) or number
-/// (<c>12.5</c>) with at most 3 decimals. Documentation only: the endpoints read amounts from the raw JSON token
-/// (<see cref="Http.Fields.Hours"/>), never through a double.
+/// (<c>12.5</c>) with at most 3 decimals. The property is a string: a JSON number is read into it from its raw token
+/// text (<see cref="Http.RequestReader"/>), never through a double, and <see cref="Http.RequestCheck.Hours"/> parses it.
 /// </summary>
 [AttributeUsage(AttributeTargets.Property)]
 public sealed class HoursInputAttribute(int maxDecimals = 3) : Attribute
 {
     public int MaxDecimals { get; } = maxDecimals;
 }
+
+/// <summary>
+/// Marks a request property that the command's own endpoint takes from its path (<c>/holds/{holdId}/capture</c>), while a
+/// batch item or a queued command carries it in the body. The OpenAPI body schema leaves it out (the path parameter
+/// documents it); reading and validation treat it like any other property.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class PathValueAttribute : Attribute;
 
 /// <summary>Marks a response property as an amount of hours as the API returns it: a string with exactly 3 decimals (<c>"12.500"</c>).</summary>
 [AttributeUsage(AttributeTargets.Property)]

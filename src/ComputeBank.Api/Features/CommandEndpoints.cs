@@ -8,25 +8,33 @@ using ComputeBank.Messaging;
 namespace ComputeBank.Api.Features;
 
 /// <summary>
-/// The thin HTTP adapter every command endpoint shares: read the JSON body (with route values), turn it into a domain
-/// command, send it on the bus, answer its reply. No business logic lives here.
+/// The thin HTTP adapter every command endpoint shares: read the JSON body (with route values) into the kind's request
+/// record, turn it into a domain command, send it on the bus, answer its reply. No business logic lives here.
 /// </summary>
 internal static class CommandEndpoints
 {
     /// <summary>Body limit of a single command.</summary>
     public const long MaxCommandBytes = 64 * 1024;
 
-    public static RouteHandlerBuilder MapCommand(this IEndpointRouteBuilder endpoints, string pattern, CommandKind kind, string name, bool bodyRequired = true) =>
-        endpoints.MapPost(pattern, (HttpContext http, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken ct) =>
-                HandleAsync(http, kind, bodyRequired, catalogue, bus, time, ct))
-            .WithName(name)
-            .RequireAuthorization(CommandPolicies.Of(kind.Type));
+    /// <summary>Maps the endpoint of every offered command kind, with its policy and documentation.</summary>
+    public static void MapCommands(this IEndpointRouteBuilder api)
+    {
+        foreach (var kind in CommandRegistry.Offered)
+        {
+            var route = kind.Route!;
+            api.MapMethods(route.Pattern, [route.Method], (HttpContext http, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken ct) =>
+                    HandleAsync(http, kind, catalogue, bus, time, ct))
+                .WithName(route.Name)
+                .RequireAuthorization(kind.Policy!)
+                .DocumentCommand(kind);
+        }
+    }
 
     public static async Task<IResult> HandleAsync(
-        HttpContext http, CommandKind kind, bool bodyRequired, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken cancellationToken)
+        HttpContext http, CommandKind kind, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken cancellationToken)
     {
         JsonObject body;
-        if (!bodyRequired && (http.Request.ContentLength ?? 0) == 0 && !http.Request.HasJsonContentType())
+        if (kind.Shape.BodyOptional && (http.Request.ContentLength ?? 0) == 0 && !http.Request.HasJsonContentType())
         {
             body = [];
         }
@@ -76,11 +84,10 @@ internal static class CommandEndpoints
     /// <summary>Reads one command body; either an envelope for the bus or a 400 problem listing every bad field.</summary>
     public static (CommandEnvelope? Envelope, CommandReply? Problem) Read(CommandKind kind, JsonElement body, LedgerCatalogue catalogue, CommandContext context)
     {
-        var fields = new Fields(body, catalogue);
-        var command = kind.Read(fields, context);
-        if (!fields.IsValid || command is null)
+        var (command, errors) = kind.Read(body, catalogue, context);
+        if (command is null)
         {
-            return (null, ValidationProblem(fields.Errors));
+            return (null, ValidationProblem(errors));
         }
 
         var envelope = new CommandEnvelope(command.OperationId.Value, kind.Type, CommandFingerprint.Of(command), command, context.UserId)

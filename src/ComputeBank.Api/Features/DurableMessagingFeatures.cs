@@ -28,7 +28,7 @@ public static class DurableMessagingFeatures
         services.AddSingleton<IStateProjection>(sp => new HoldExpiryScheduling(sp.GetRequiredService<DurableQueue>()));
         services.AddSingleton<IInlineProjection>(sp => new IntegrationEventsProjection(new OutboxWriter(schema), sp.GetRequiredService<WebhookOptions>()));
         services.AddSingleton<IQueuedCommandTranslator>(sp =>
-            new QueuedCommandTranslator(LedgerFeatures.Kinds, sp.GetRequiredService<LedgerCatalogue>(), sp.GetRequiredService<TimeProvider>()));
+            new QueuedCommandTranslator(sp.GetRequiredService<LedgerCatalogue>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new DurableWorker(
             sp.GetRequiredService<DurableQueue>(), sp.GetRequiredService<CommandBus>(), sp.GetRequiredService<IQueuedCommandTranslator>(),
             sp.GetRequiredService<EventStore.EventStore>().DataSource, sp.GetRequiredService<DurableOptions>(), sp.GetRequiredService<TimeProvider>(),
@@ -41,9 +41,9 @@ public static class DurableMessagingFeatures
         return services;
     }
 
-    public static void MapDurableMessaging(this IEndpointRouteBuilder api, IReadOnlyDictionary<string, CommandKind> kinds)
+    public static void MapDurableMessaging(this IEndpointRouteBuilder api)
     {
-        SubmitCommandEndpoint.Map(api, kinds);
+        SubmitCommandEndpoint.Map(api);
         GetOperationEndpoint.Map(api);
         DeadLetterEndpoints.Map(api);
     }

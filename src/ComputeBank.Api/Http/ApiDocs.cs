@@ -14,9 +14,9 @@ using Microsoft.OpenApi;
 namespace ComputeBank.Api.Http;
 
 /// <summary>
-/// The OpenAPI description of the API (<c>/openapi/v1.json</c>). The endpoints read raw JSON on purpose (see
-/// <see cref="Fields"/>), so their bodies are declared here from documentation-only contract records; the error
-/// responses are <c>application/problem+json</c> with <see cref="ApiProblem"/>'s schema and list their stable codes.
+/// The OpenAPI description of the API (<c>/openapi/v1.json</c>). A command's body is its request record, the same the
+/// endpoint reads and validates (<see cref="RequestReader"/>, <see cref="RequestCheck"/>); the error responses are
+/// <c>application/problem+json</c> with <see cref="ApiProblem"/>'s schema and list their stable codes.
 /// </summary>
 public static partial class ApiDocs
 {
@@ -90,25 +90,31 @@ public static partial class ApiDocs
         options.AddOperationTransformer(TransformOperation);
     }
 
-    /// <summary>Documents a command endpoint: its request body, success answer, and the problems every command can answer
-    /// (400 <c>validation_failed</c>/<c>malformed_json</c>, 409 <c>operation_id_conflict</c>, 413, 415, 503).</summary>
-    public static RouteHandlerBuilder DocumentCommand<TRequest, TResponse>(
-        this RouteHandlerBuilder builder, int successStatus, string summary, string description, bool bodyOptional = false, bool idempotencyKey = false)
-        where TRequest : notnull
-        where TResponse : notnull =>
+    /// <summary>Documents a command endpoint from its kind: its request body, success answer, the problems every command
+    /// can answer (400 <c>validation_failed</c>/<c>malformed_json</c>, 409 <c>operation_id_conflict</c>, 413, 415, 503)
+    /// and then its own.</summary>
+    public static RouteHandlerBuilder DocumentCommand(this RouteHandlerBuilder builder, Features.CommandKind kind)
+    {
         builder
             .WithTags(CommandsTag)
-            .WithSummary(summary)
-            .WithDescription(description)
-            .WithMetadata(new CommandDocumentation(idempotencyKey))
+            .WithSummary(kind.Summary)
+            .WithDescription(kind.Description)
+            .WithMetadata(new CommandDocumentation(kind.IdempotencyKey))
             .WithMetadata(new RespondAsync(typeof(CommandAccepted)))
-            .Accepts<TRequest>(bodyOptional, Json)
-            .Produces<TResponse>(successStatus, Json)
+            .Accepts(kind.RequestType, kind.Shape.BodyOptional, Json)
+            .Produces(kind.SuccessStatus, kind.Response, Json)
             .ProducesProblems(StatusCodes.Status400BadRequest, "validation_failed", "malformed_json")
             .ProducesProblems(StatusCodes.Status409Conflict, "operation_id_conflict")
             .ProducesProblems(StatusCodes.Status413PayloadTooLarge, "payload_too_large")
             .ProducesProblems(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type")
             .ProducesProblems(StatusCodes.Status503ServiceUnavailable, "service_unavailable");
+        foreach (var problem in kind.Problems)
+        {
+            builder.ProducesProblems(problem.Status, [.. problem.Codes]);
+        }
+
+        return builder;
+    }
 
     /// <summary>Declares a problem+json answer with <paramref name="status"/> and the stable codes it can carry
     /// (calling it again for the same status adds codes).</summary>
@@ -139,6 +145,19 @@ public static partial class ApiDocs
             }
 
             schema.Description = OneLine(schema.Description);
+
+            foreach (var property in type.GetProperties().Where(p => p.IsDefined(typeof(PathValueAttribute))))
+            {
+                // Taken from the path by the command's own endpoint: the path parameter documents it, not the body.
+                var jsonName = JsonNamingPolicy.CamelCase.ConvertName(property.Name);
+                properties.Remove(jsonName);
+                schema.Required?.Remove(jsonName);
+            }
+
+            if (schema.Required is { Count: 0 })
+            {
+                schema.Required = null;
+            }
 
             foreach (var property in type.GetProperties())
             {
@@ -236,7 +255,7 @@ public static partial class ApiDocs
 
         if (property.DeclaringType == typeof(Features.SubmittingBatches.BatchCommand) && property.Name == nameof(Features.SubmittingBatches.BatchCommand.Type))
         {
-            schema.Enum = [.. Features.LedgerFeatures.Kinds.Keys.Order(StringComparer.Ordinal).Select(k => (JsonNode)JsonValue.Create(k))];
+            schema.Enum = [.. Features.CommandRegistry.Offered.Select(k => k.Type).Order(StringComparer.Ordinal).Select(k => (JsonNode)JsonValue.Create(k))];
         }
 
         return schema;
@@ -437,10 +456,7 @@ public static partial class ApiDocs
     [GeneratedRegex("\\{([A-Za-z]+)[^}]*\\}")]
     private static partial Regex RouteParameterPattern();
 
-    /// <summary>The stable problem codes one status of an endpoint can carry.</summary>
-    private sealed record ProblemCodes(int Status, IReadOnlyList<string> Codes);
-
-    /// <summary>Marks a command endpoint (documented with <see cref="DocumentCommand{TRequest,TResponse}"/>).</summary>
+    /// <summary>Marks a command endpoint (documented with <see cref="DocumentCommand"/>).</summary>
     private sealed record CommandDocumentation(bool IdempotencyKey);
 
     /// <summary>Marks an endpoint that honours <c>Prefer: respond-async</c> with a 202 carrying <paramref name="Body"/>.</summary>
@@ -449,3 +465,6 @@ public static partial class ApiDocs
     /// <summary>Marks a response (by status) that carries a <c>Location</c> header naming the queued operation.</summary>
     public sealed record LocationHeader(int Status);
 }
+
+/// <summary>A problem status an endpoint can answer and the stable codes it can carry.</summary>
+public sealed record ProblemCodes(int Status, params IReadOnlyList<string> Codes);

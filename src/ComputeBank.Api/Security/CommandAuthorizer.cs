@@ -20,25 +20,10 @@ public interface ICommandAuthorizer
 /// <paramref name="OpensFor"/> owner and kind of an account being opened).</summary>
 public sealed record CommandRule(string Action, string[] Roles, string? AccountId = null, string? HoldId = null, (string Owner, AccountKind Kind)? OpensFor = null)
 {
-    /// <summary>The rule of every command the API accepts. Operators run the bank's operations and open nothing;
-    /// auditors write nothing; providers and consumers act only on their own accounts of their own kind.</summary>
-    public static CommandRule Of(object command) => command switch
-    {
-        OpenAccount c => new("open an account", [Security.Roles.Provider, Security.Roles.Consumer], OpensFor: (c.OwnerId, c.Kind)),
-        DepositCapacity c => new("deposit", [Security.Roles.Provider], c.AccountId.Value),
-        WithdrawCredits c => new("withdraw", [Security.Roles.Consumer], c.AccountId.Value),
-        TransferCredits c => new("transfer", [Security.Roles.Provider, Security.Roles.Consumer], c.FromAccountId.Value),
-        TransferAcrossPeriods c => new("transfer across periods", [Security.Roles.Provider, Security.Roles.Consumer], c.FromAccountId.Value),
-        PlaceHold c => new("place a hold", [Security.Roles.Consumer], c.AccountId.Value),
-        CaptureHold c => new("capture a hold", [Security.Roles.Consumer], HoldId: c.HoldId.Value),
-        ReleaseHold c => new("release a hold", [Security.Roles.Consumer], HoldId: c.HoldId.Value),
-        SetCreditLimit => new("set a credit limit", [Security.Roles.Operator]),
-        FreezeAccount => new("freeze an account", [Security.Roles.Operator]),
-        UnfreezeAccount => new("unfreeze an account", [Security.Roles.Operator]),
-        CloseAccount => new("close an account", [Security.Roles.Operator]),
-        ClosePeriod => new("close a period", [Security.Roles.Operator]),
-        _ => new("send " + command.GetType().Name, []),
-    };
+    /// <summary>The rule of a command: its kind's roles (those of its endpoint policy) and ownership
+    /// (<see cref="Features.CommandRegistry"/>). Operators run the bank's operations and open nothing; auditors write
+    /// nothing; providers and consumers act only on their own accounts of their own kind.</summary>
+    public static CommandRule Of(object command) => Features.CommandRegistry.RuleOf(command);
 }
 
 /// <summary>The authorizer on the <c>accounts</c>/<c>holds</c> read model; with auth switched off it allows everything.</summary>

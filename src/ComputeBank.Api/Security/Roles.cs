@@ -60,27 +60,3 @@ public static class Policies
         [ReadAll] = [Roles.Auditor, Roles.Operator],
     };
 }
-
-/// <summary>The endpoint policy of each command kind (by its batch name), declared where the command endpoints are mapped.</summary>
-public static class CommandPolicies
-{
-    private static readonly Dictionary<string, string> ByType = new(StringComparer.Ordinal)
-    {
-        ["account"] = Policies.AccountHolder,
-        ["deposit"] = Policies.Provider,
-        ["withdrawal"] = Policies.Consumer,
-        ["transfer"] = Policies.AccountHolder,
-        ["period-transfer"] = Policies.AccountHolder,
-        ["hold"] = Policies.Consumer,
-        ["hold-capture"] = Policies.Consumer,
-        ["hold-release"] = Policies.Consumer,
-        ["credit-limit"] = Policies.Operator,
-        ["account-freeze"] = Policies.Operator,
-        ["account-unfreeze"] = Policies.Operator,
-        ["account-close"] = Policies.Operator,
-        ["period-close"] = Policies.Operator,
-    };
-
-    /// <summary>The policy of a command kind; a kind without a declared rule is the operator's alone.</summary>
-    public static string Of(string commandType) => ByType.GetValueOrDefault(commandType, Policies.Operator);
-}

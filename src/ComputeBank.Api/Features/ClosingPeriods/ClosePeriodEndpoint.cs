@@ -1,5 +1,4 @@
-using ComputeBank.Api.Contracts;
-using ComputeBank.Api.Http;
+using ComputeBank.Api.Security;
 using ComputeBank.Api.Ledger;
 using ComputeBank.Domain;
 using ComputeBank.EventStore;
@@ -12,28 +11,20 @@ namespace ComputeBank.Api.Features.ClosingPeriods;
 /// (operation id from <c>Idempotency-Key</c> or <c>operationId</c>; a period closes once either way).</summary>
 public static class ClosePeriodEndpoint
 {
-    private static readonly Dictionary<string, PeriodClosePolicy> Policies = new(StringComparer.Ordinal)
+    public static readonly CommandKind Kind = new CommandKind<ClosePeriodRequest, ClosePeriod>
     {
-        ["expire"] = PeriodClosePolicy.Expire,
-        ["rollover"] = PeriodClosePolicy.Rollover,
+        Type = "period-close",
+        Route = CommandRoute.Post("/periods/{period}/close", "ClosePeriod"),
+        SuccessStatus = StatusCodes.Status200OK,
+        Policy = Policies.Operator,
+        Action = "close a period",
+        CustomHandler = (ledger, schema) => new ClosePeriodHandler(ledger, schema),
+        Summary = "Close a period",
+        Description = "An operator closes a period: every remaining balance in it expires or rolls over to rolloverTo, open holds are " +
+                      "released, and no movement in the period is accepted any more.",
+        IdempotencyKey = true,
+        Problems = [new(StatusCodes.Status422UnprocessableEntity, "period_already_closed")],
     };
-
-    public static readonly CommandKind Kind = new("period-close", StatusCodes.Status200OK, (fields, context) =>
-    {
-        var period = fields.Period();
-        var policy = fields.Choice("policy", Policies);
-        var rolloverTo = fields.Period("rolloverTo", required: policy == PeriodClosePolicy.Rollover);
-        var operationId = CommandKind.OperationIdOf(fields, context, "operationId", () => "close-period:" + Guid.NewGuid().ToString("N"));
-        return period is null || policy is null || operationId is null || !fields.IsValid
-            ? null
-            : new ClosePeriod(operationId, period, policy.Value, rolloverTo, [], context.Now);
-    });
-
-    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/periods/{period}/close", Kind, "ClosePeriod")
-        .DocumentCommand<ClosePeriodRequest, OperationResult>(StatusCodes.Status200OK, "Close a period",
-            "An operator closes a period: every remaining balance in it expires or rolls over to rolloverTo, open holds are " +
-            "released, and no movement in the period is accepted any more.", idempotencyKey: true)
-        .ProducesProblems(StatusCodes.Status422UnprocessableEntity, "period_already_closed");
 }
 
 /// <summary>
@@ -41,9 +32,9 @@ public static class ClosePeriodEndpoint
 /// it holds the period's lock exclusively (every movement in the period holds it shared until it commits), it lists
 /// those accounts from <c>account_buckets</c>, which no movement in the period can change any more.
 /// </summary>
-public sealed class ClosePeriodHandler(LedgerCatalogue catalogue, string schema) : ICommandHandler<ClosePeriod>
+public sealed class ClosePeriodHandler(LedgerHandler<ClosePeriod> ledger, string schema) : ICommandHandler<ClosePeriod>
 {
-    private readonly LedgerHandler<ClosePeriod> _ledger = new(catalogue, StatusCodes.Status200OK);
+    private readonly LedgerHandler<ClosePeriod> _ledger = ledger;
 
     public bool RunsAlone => true;
 

@@ -1,10 +1,12 @@
 using System.ComponentModel.DataAnnotations;
 using ComputeBank.Api.Contracts;
+using ComputeBank.Api.Http;
+using ComputeBank.Domain;
 
 namespace ComputeBank.Api.Features.Depositing;
 
 /// <summary>The body of POST /api/v1/deposits: a provider deposits capacity into one bucket.</summary>
-public sealed record DepositRequest
+public sealed record DepositRequest : ICommandRequest<DepositCapacity>
 {
     /// <summary>The operation id of this deposit (1 to 128 printable ASCII characters), unique per deposit.</summary>
     [RegularExpression(WirePatterns.OperationId)]
@@ -33,4 +35,17 @@ public sealed record DepositRequest
     /// <summary>An optional free-text reference (at most 256 characters).</summary>
     [MaxLength(256)]
     public string? Reference { get; init; }
-}
+
+
+    /// <summary>Validates the body and maps it to <see cref="DepositCapacity"/>.</summary>
+    public DepositCapacity? ToCommand(RequestCheck check, CommandContext context)
+    {
+        var operationId = check.OperationId(DepositId);
+        var accountId = check.AccountId(AccountId);
+        var bucket = check.Bucket(ResourceClass, Region, Period);
+        var hours = check.Hours(Hours);
+        var reference = check.Text(Reference);
+        return operationId is null || accountId is null || bucket is null || hours is null
+            ? null
+            : new DepositCapacity(operationId, accountId, bucket, hours.Value, reference, context.Now);
+    }}

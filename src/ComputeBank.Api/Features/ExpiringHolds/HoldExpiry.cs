@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
+using ComputeBank.Api.Http;
 using ComputeBank.Domain;
 using ComputeBank.Domain.Holds;
 using ComputeBank.Messaging;
@@ -47,11 +48,13 @@ public static class HoldExpiry
 {
     public const string Type = "hold-expire";
 
-    public static readonly CommandKind Kind = new(Type, StatusCodes.Status200OK, (fields, context) =>
+    /// <summary>Not offered to clients: no route and no policy; the durable worker reads it back from the queue.</summary>
+    public static readonly CommandKind Kind = new CommandKind<ExpireHoldRequest, ExpireHold>
     {
-        var holdId = fields.Value<OperationId>("holdId");
-        return holdId is null ? null : new ExpireHold(OperationIdFor(holdId), holdId, context.Now);
-    });
+        Type = Type,
+        SuccessStatus = StatusCodes.Status200OK,
+        Action = "expire a hold",
+    };
 
     /// <summary><c>expire:{holdId}</c>, or a digest of the hold id when that would be longer than an operation id may be.</summary>
     public static OperationId OperationIdFor(OperationId holdId)
@@ -70,5 +73,19 @@ public static class HoldExpiry
         var operationId = OperationIdFor(hold.HoldId);
         var command = new ExpireHold(operationId, hold.HoldId, hold.ExpiresAt);
         return new QueueSubmission(operationId.Value, Type, CommandFingerprint.Of(command), new JsonObject { ["holdId"] = hold.HoldId.Value }, null, hold.ExpiresAt);
+    }
+}
+
+/// <summary>The queued body of <c>hold-expire</c>: the hold whose expiry is due.</summary>
+public sealed record ExpireHoldRequest : ICommandRequest<ExpireHold>
+{
+    /// <summary>The hold id.</summary>
+    public required string HoldId { get; init; }
+
+    /// <summary>Validates the body and maps it to <see cref="ExpireHold"/>, decided at the time it runs.</summary>
+    public ExpireHold? ToCommand(RequestCheck check, CommandContext context)
+    {
+        var holdId = check.OperationId(HoldId);
+        return holdId is null ? null : new ExpireHold(HoldExpiry.OperationIdFor(holdId), holdId, context.Now);
     }
 }

@@ -1,5 +1,4 @@
-using ComputeBank.Api.Contracts;
-using ComputeBank.Api.Http;
+using ComputeBank.Api.Security;
 using ComputeBank.Domain;
 
 namespace ComputeBank.Api.Features.ReleasingHolds;
@@ -7,16 +6,21 @@ namespace ComputeBank.Api.Features.ReleasingHolds;
 /// <summary>POST /api/v1/holds/{holdId}/release: releases a pending hold (operation id from <c>Idempotency-Key</c> or <c>operationId</c>).</summary>
 public static class ReleaseHoldEndpoint
 {
-    public static readonly CommandKind Kind = new("hold-release", StatusCodes.Status200OK, (fields, context) =>
+    public static readonly CommandKind Kind = new CommandKind<ReleaseHoldRequest, ReleaseHold>
     {
-        var holdId = fields.Value<OperationId>("holdId");
-        var operationId = CommandKind.OperationIdOf(fields, context, "operationId", () => "release:" + Guid.NewGuid().ToString("N"));
-        return holdId is null || operationId is null ? null : new ReleaseHold(operationId, holdId, context.Now);
-    });
-
-    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/holds/{holdId}/release", Kind, "ReleaseHold", bodyRequired: false)
-        .DocumentCommand<ReleaseHoldRequest, OperationResult>(StatusCodes.Status200OK, "Release a hold",
-            "Releases a pending hold: its hours become available again.", bodyOptional: true, idempotencyKey: true)
-        .ProducesProblems(StatusCodes.Status404NotFound, "hold_not_found")
-        .ProducesProblems(StatusCodes.Status422UnprocessableEntity, "hold_not_pending");
+        Type = "hold-release",
+        Route = CommandRoute.Post("/holds/{holdId}/release", "ReleaseHold"),
+        SuccessStatus = StatusCodes.Status200OK,
+        Policy = Policies.Consumer,
+        Action = "release a hold",
+        Owner = c => Ownership.OfHold(c.HoldId),
+        Summary = "Release a hold",
+        Description = "Releases a pending hold: its hours become available again.",
+        IdempotencyKey = true,
+        Problems =
+        [
+            new(StatusCodes.Status404NotFound, "hold_not_found"),
+            new(StatusCodes.Status422UnprocessableEntity, "hold_not_pending"),
+        ],
+    };
 }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using ComputeBank.Api.Features.ExpiringHolds;
 using ComputeBank.Domain;
 using ComputeBank.Messaging;
 using ComputeBank.Messaging.Durable;
@@ -7,15 +6,15 @@ using ComputeBank.Messaging.Durable;
 namespace ComputeBank.Api.Features.SubmittingAsynchronously;
 
 /// <summary>
-/// Reads a queued command back with its kind's reader, as the synchronous path does, decided at the time it runs.
+/// Reads a queued command back with its kind's request record, as the synchronous path does, decided at the time it runs.
 /// The stored operation id goes in as the Idempotency-Key, so kinds whose operation id may come from that header (or be
 /// generated) read the same id again; kinds with the id in their body read it from there.
 /// </summary>
-public sealed class QueuedCommandTranslator(IReadOnlyDictionary<string, CommandKind> kinds, LedgerCatalogue catalogue, TimeProvider time) : IQueuedCommandTranslator
+public sealed class QueuedCommandTranslator(LedgerCatalogue catalogue, TimeProvider time) : IQueuedCommandTranslator
 {
     public (CommandEnvelope? Envelope, CommandReply? Reply) Translate(QueuedCommand command)
     {
-        var kind = command.CommandType == HoldExpiry.Type ? HoldExpiry.Kind : kinds.GetValueOrDefault(command.CommandType);
+        var kind = CommandRegistry.ByType.GetValueOrDefault(command.CommandType);
         if (kind is null)
         {
             return (null, CommandReply.Problem(500, "unknown_command_type", "Unknown command type",

@@ -13,8 +13,8 @@ namespace ComputeBank.Api.Features.SubmittingAsynchronously;
 /// </summary>
 public static class SubmitCommandEndpoint
 {
-    public static void Map(IEndpointRouteBuilder api, IReadOnlyDictionary<string, CommandKind> kinds) =>
-        api.MapPost("/commands", (HttpContext http, LedgerCatalogue catalogue, TimeProvider time, CancellationToken ct) => SubmitAsync(http, kinds, catalogue, time, ct))
+    public static void Map(IEndpointRouteBuilder api) =>
+        api.MapPost("/commands", (HttpContext http, LedgerCatalogue catalogue, TimeProvider time, CancellationToken ct) => SubmitAsync(http, catalogue, time, ct))
             .WithName("SubmitCommand")
             .RequireAuthorization(Security.Policies.Writer)
             .WithTags(ApiDocs.CommandsTag)
@@ -29,7 +29,7 @@ public static class SubmitCommandEndpoint
             .ProducesProblems(415, "unsupported_media_type");
 
     private static async Task<IResult> SubmitAsync(
-        HttpContext http, IReadOnlyDictionary<string, CommandKind> kinds, LedgerCatalogue catalogue, TimeProvider time, CancellationToken cancellationToken)
+        HttpContext http, LedgerCatalogue catalogue, TimeProvider time, CancellationToken cancellationToken)
     {
         var (document, problem) = await JsonBody.ReadAsync(http.Request, CommandEndpoints.MaxCommandBytes, cancellationToken);
         if (problem is not null)
@@ -40,6 +40,7 @@ public static class SubmitCommandEndpoint
         using var _ = document;
         var root = document!.RootElement;
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var kinds = CommandRegistry.OfferedByType;
         CommandKind? kind = null;
         if (root.ValueKind != JsonValueKind.Object)
         {

@@ -19,9 +19,9 @@ public static class SubmitBatchEndpoint
     /// <summary>Body limit of a batch: room for 8,190 commands of about 1 KiB each.</summary>
     public const long MaxBatchBytes = 8 * 1024 * 1024;
 
-    public static void Map(IEndpointRouteBuilder api, IReadOnlyDictionary<string, CommandKind> kinds) =>
+    public static void Map(IEndpointRouteBuilder api) =>
         api.MapPost("/commands/batch", (HttpContext http, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken ct) =>
-                SubmitAsync(http, kinds, catalogue, bus, time, ct))
+                SubmitAsync(http, CommandRegistry.OfferedByType, catalogue, bus, time, ct))
             .WithName("SubmitBatch")
             .RequireAuthorization(Policies.Writer)
             .WithTags(ApiDocs.CommandsTag)
@@ -47,20 +47,33 @@ public static class SubmitBatchEndpoint
 
         using var _ = document;
         var root = document!.RootElement;
-        var top = new Fields(root, catalogue);
-        var atomic = top.Boolean("atomic") ?? false;
+        // The batch's envelope is read here; each item's body is read by its kind, as on the command's own endpoint.
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var atomic = false;
+        if (root.TryGetProperty("atomic", out var atomicValue) && atomicValue.ValueKind != JsonValueKind.Null)
+        {
+            if (atomicValue.ValueKind is JsonValueKind.True or JsonValueKind.False)
+            {
+                atomic = atomicValue.GetBoolean();
+            }
+            else
+            {
+                errors["atomic"] = ["must be true or false"];
+            }
+        }
+
         if (!root.TryGetProperty("commands", out var commands) || commands.ValueKind != JsonValueKind.Array)
         {
-            top.Add("commands", "is required: an array of {type, body}");
+            errors["commands"] = ["is required: an array of {type, body}"];
         }
         else if (commands.GetArrayLength() is 0 or > MaxCommands)
         {
-            top.Add("commands", $"must hold 1 to {MaxCommands} commands");
+            errors["commands"] = [$"must hold 1 to {MaxCommands} commands"];
         }
 
-        if (!top.IsValid)
+        if (errors.Count > 0)
         {
-            return Problems.Validation(top.Errors);
+            return Problems.Validation(errors);
         }
 
         var context = CommandEndpoints.ContextOf(http, time);

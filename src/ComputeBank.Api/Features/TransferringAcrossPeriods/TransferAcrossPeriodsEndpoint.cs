@@ -1,5 +1,4 @@
-using ComputeBank.Api.Contracts;
-using ComputeBank.Api.Http;
+using ComputeBank.Api.Security;
 using ComputeBank.Domain;
 
 namespace ComputeBank.Api.Features.TransferringAcrossPeriods;
@@ -8,27 +7,21 @@ namespace ComputeBank.Api.Features.TransferringAcrossPeriods;
 /// (201 with <c>hoursDebited</c>, <c>hoursCredited</c>, <c>rate</c>).</summary>
 public static class TransferAcrossPeriodsEndpoint
 {
-    public static readonly CommandKind Kind = new("period-transfer", StatusCodes.Status201Created, (fields, context) =>
+    public static readonly CommandKind Kind = new CommandKind<TransferAcrossPeriodsRequest, TransferAcrossPeriods>
     {
-        var operationId = fields.Value<OperationId>("transferId");
-        var from = fields.Value<AccountId>("fromAccountId");
-        var to = fields.Value<AccountId>("toAccountId", required: false);
-        var resourceClass = fields.ResourceClass();
-        var source = fields.Object("from", required: true);
-        var target = fields.Object("to", required: true);
-        var (fromRegion, fromPeriod) = (source?.Region(), source?.Period());
-        var (toRegion, toPeriod) = (target?.Region(), target?.Period());
-        var hours = fields.Hours();
-        return operationId is null || from is null || resourceClass is null || fromRegion is null || fromPeriod is null
-               || toRegion is null || toPeriod is null || hours is null
-            ? null
-            : new TransferAcrossPeriods(operationId, from, to, resourceClass, fromRegion, fromPeriod, toRegion, toPeriod, hours.Value, context.Now);
-    });
-
-    public static void Map(IEndpointRouteBuilder api) => api.MapCommand("/period-transfers", Kind, "TransferAcrossPeriods")
-        .DocumentCommand<TransferAcrossPeriodsRequest, OperationResult>(StatusCodes.Status201Created, "Transfer credits across regions or periods",
-            "Credits move to another region and/or period (and optionally another account) at the configured conversion rate; " +
-            "the answer adds hoursDebited, hoursCredited and rate.")
-        .ProducesProblems(StatusCodes.Status404NotFound, "account_not_found")
-        .ProducesProblems(StatusCodes.Status422UnprocessableEntity, "insufficient_credits", "no_conversion_rate", "account_frozen", "account_closed", "period_closed", "balance_overflow");
+        Type = "period-transfer",
+        Route = CommandRoute.Post("/period-transfers", "TransferAcrossPeriods"),
+        SuccessStatus = StatusCodes.Status201Created,
+        Policy = Policies.AccountHolder,
+        Action = "transfer across periods",
+        Owner = c => Ownership.Of(c.FromAccountId),
+        Summary = "Transfer credits across regions or periods",
+        Description = "Credits move to another region and/or period (and optionally another account) at the configured conversion rate; " +
+                      "the answer adds hoursDebited, hoursCredited and rate.",
+        Problems =
+        [
+            new(StatusCodes.Status404NotFound, "account_not_found"),
+            new(StatusCodes.Status422UnprocessableEntity, "insufficient_credits", "no_conversion_rate", "account_frozen", "account_closed", "period_closed", "balance_overflow"),
+        ],
+    };
 }

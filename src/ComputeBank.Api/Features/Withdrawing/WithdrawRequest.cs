@@ -1,10 +1,12 @@
 using System.ComponentModel.DataAnnotations;
 using ComputeBank.Api.Contracts;
+using ComputeBank.Api.Http;
+using ComputeBank.Domain;
 
 namespace ComputeBank.Api.Features.Withdrawing;
 
 /// <summary>The body of POST /api/v1/withdrawals: a job consumes credits from one bucket of an account.</summary>
-public sealed record WithdrawRequest
+public sealed record WithdrawRequest : ICommandRequest<WithdrawCredits>
 {
     /// <summary>The operation id of this withdrawal (1 to 128 printable ASCII characters).</summary>
     [RegularExpression(WirePatterns.OperationId)]
@@ -33,4 +35,17 @@ public sealed record WithdrawRequest
     /// <summary>An optional reference of the job that consumed the credits (at most 256 characters).</summary>
     [MaxLength(256)]
     public string? JobReference { get; init; }
-}
+
+
+    /// <summary>Validates the body and maps it to <see cref="WithdrawCredits"/>.</summary>
+    public WithdrawCredits? ToCommand(RequestCheck check, CommandContext context)
+    {
+        var operationId = check.OperationId(WithdrawalId);
+        var accountId = check.AccountId(AccountId);
+        var bucket = check.Bucket(ResourceClass, Region, Period);
+        var hours = check.Hours(Hours);
+        var jobReference = check.Text(JobReference);
+        return operationId is null || accountId is null || bucket is null || hours is null
+            ? null
+            : new WithdrawCredits(operationId, accountId, bucket, hours.Value, jobReference, context.Now);
+    }}
