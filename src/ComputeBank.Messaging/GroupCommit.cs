@@ -37,12 +37,24 @@ internal sealed class WorkUnit
 
     public int BatchSize { get; set; }
 
-    /// <summary>Answers the callers (once) and closes the unit's spans and measurements.</summary>
+    private int _completed;
+
+    /// <summary>Closes the unit's spans, measurements and log lines, then answers the callers (once). In that order:
+    /// the caller's own span (the HTTP server's) must not end before the spans under it.</summary>
     public void Complete(CommandReply[] replies, Microsoft.Extensions.Logging.ILogger commandLog)
     {
-        if (Completion.TrySetResult(replies))
+        if (Interlocked.Exchange(ref _completed, 1) != 0)
+        {
+            return;
+        }
+
+        try
         {
             BusTelemetry.Complete(this, replies, commandLog);
+        }
+        finally
+        {
+            Completion.TrySetResult(replies);
         }
     }
 }
