@@ -74,6 +74,10 @@ public sealed class EventStore : IAsyncDisposable
                 o.Events.MapEventType(type, name);
             }
 
+            // Marten's own spans and counters ("Marten" source and meter): connection events on the append's span,
+            // and a counter of the events appended per type.
+            o.OpenTelemetry.TrackConnections = JasperFx.OpenTelemetry.TrackLevel.Normal;
+            o.OpenTelemetry.TrackEventCounters();
             o.Serializer(new StoreJsonSerializer(json));
             // The schema is applied by MigrateAsync under our lock, never lazily on first use.
             o.AutoCreateSchemaObjects = AutoCreate.None;

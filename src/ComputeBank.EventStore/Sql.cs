@@ -76,9 +76,12 @@ internal sealed class Sql(string schema)
         FROM (SELECT ARRAY(SELECT t::text::bigint FROM pg_snapshot_xip(s.snapshot) t) AS xip, pg_snapshot_xmax(s.snapshot)::text::bigint AS xmax
               FROM (SELECT pg_current_snapshot() AS snapshot) s) x
         LEFT JOIN LATERAL (
-            SELECT v.*, m.writer
-            FROM (SELECT seq_id, xmin::text::bigint AS writer FROM {schema}.mt_events WHERE seq_id > $1 ORDER BY seq_id LIMIT $2) m
-            JOIN {schema}.events v ON v.seq_id = m.seq_id) e ON true
+            SELECT m.seq_id, m.stream_id, m.version, m.type, m.data,
+                   {schema}.event_metadata(m.correlation_id, m.causation_id, m.user_name, m.headers) AS metadata,
+                   m.timestamp, h.hash, h.previous_hash, m.writer
+            FROM (SELECT r.*, r.xmin::text::bigint AS writer FROM {schema}.mt_events r WHERE r.seq_id > $1 ORDER BY r.seq_id LIMIT $2) m
+            LEFT JOIN LATERAL (SELECT l.hash, l.previous_hash FROM {schema}.event_hashes l WHERE l.seq_id = m.seq_id) h ON true
+            WHERE m.stream_id <> 'mt_tombstone') e ON true
         ORDER BY e.seq_id
         """;
 

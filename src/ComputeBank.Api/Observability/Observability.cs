@@ -1,4 +1,5 @@
 using ComputeBank.Api.Health;
+using Npgsql;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -20,9 +21,11 @@ namespace ComputeBank.Api.Observability;
 public static class Observability
 {
     /// <summary>One ActivitySource and one Meter per component; these are their names.</summary>
-    public static readonly string[] ActivitySources = ["ComputeBank.Messaging", "ComputeBank.Messaging.Durable", "ComputeBank.EventStore", "Npgsql"];
+    /// <remarks>Npgsql's own source and meter are added by Npgsql.OpenTelemetry (<c>AddNpgsql</c>,
+    /// <c>AddNpgsqlInstrumentation</c>); "Marten" is the event store library's.</remarks>
+    public static readonly string[] ActivitySources = ["ComputeBank.Messaging", "ComputeBank.Messaging.Durable", "ComputeBank.EventStore", "Marten"];
 
-    public static readonly string[] Meters = ["ComputeBank.Messaging", "ComputeBank.Messaging.Durable", "ComputeBank.EventStore", OperationsMetrics.MeterName];
+    public static readonly string[] Meters = ["ComputeBank.Messaging", "ComputeBank.Messaging.Durable", "ComputeBank.EventStore", "Marten", OperationsMetrics.MeterName];
 
     public const string DefaultServiceName = "computebank";
 
@@ -60,9 +63,11 @@ public static class Observability
             })
             .WithTracing(tracing => tracing
                 .AddSource(ActivitySources)
+                .AddNpgsql()
                 .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal)))
             .WithMetrics(metrics => metrics
                 .AddMeter(Meters)
+                .AddNpgsqlInstrumentation()
                 .AddAspNetCoreInstrumentation()
                 // GET /metrics (MetricsEndpoint): a pull reader beside the OTLP one, always on.
                 .AddPrometheusExporter());

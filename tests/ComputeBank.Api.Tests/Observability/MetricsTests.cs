@@ -32,6 +32,8 @@ public sealed class MetricsTests(TelemetryApiFactory factory) : IClassFixture<Te
         Assert.Equal(2, HistogramCount(metrics, "computebank.bus.command.duration", ("computebank.command.type", "withdrawal")));
         Assert.True(HistogramCount(metrics, "computebank.bus.batch.size") >= 6, "every group commit records its size");
         Assert.True(Sum(metrics, "computebank.eventstore.events.appended") > 0, "the store counts appended events");
+        Assert.True(Sum(metrics, "marten.event.append") > 0, "Marten counts the events it appends");
+        Assert.Contains(metrics, m => m.MeterName == "Npgsql");
         Assert.Equal(0, GaugeValue(metrics, "computebank.bus.queue.depth"));
     }
 

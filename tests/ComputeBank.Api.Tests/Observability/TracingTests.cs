@@ -31,6 +31,8 @@ public sealed class TracingTests(TelemetryApiFactory factory) : IClassFixture<Te
         Assert.Equal("postgresql", append.GetTagItem("db.system"));
         // Npgsql's statement spans hang under the group commit and the append: the database work is in the same trace.
         Assert.Contains(spans, s => s.Source.Name == "Npgsql" && (s.ParentSpanId == append.SpanId || s.ParentSpanId == commit.SpanId));
+        // Marten, which writes the events, traces its work inside the append too.
+        Assert.Contains(spans, s => s.Source.Name == "Marten" && s.ParentSpanId == append.SpanId);
 
         Approvals.Verify(Render(server, spans));
     }
