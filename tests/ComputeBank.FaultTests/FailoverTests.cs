@@ -388,7 +388,11 @@ public sealed class FailoverTests(ITestOutputHelper output)
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
-            "SELECT id FROM unnest($1::text[]) id WHERE (SELECT count(*) FROM cb.events e WHERE e.metadata->'headers'->>'operationId' = id) <> 2", connection);
+            """
+            SELECT id FROM unnest($1::text[]) id
+            LEFT JOIN (SELECT metadata->'headers'->>'operationId' AS operation, count(*) AS events FROM cb.events GROUP BY 1) c ON c.operation = id
+            WHERE coalesce(c.events, 0) <> 2
+            """, connection);
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. operationIds] });
         var missing = new List<string>();
         await using var reader = await command.ExecuteReaderAsync();
