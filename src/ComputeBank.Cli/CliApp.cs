@@ -28,6 +28,7 @@ public static class CliApp
     [
         AuditCommands.Create,
         ExportCommand.Create,
+        MigrateEventsCommand.Create,
         ProjectionCommands.Create,
         TokenCommand.Create,
     ];
@@ -35,7 +36,7 @@ public static class CliApp
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken ct)
     {
         var options = new CliOptions();
-        var root = new RootCommand("ComputeBank operator and auditor tool: verify the books, export history, rebuild read models.");
+        var root = new RootCommand("ComputeBank operator and auditor tool: verify the books, export history, rebuild read models, convert an old event layout.");
         root.Options.Add(options.Connection);
         root.Options.Add(options.Schema);
         foreach (var group in Groups)

@@ -139,6 +139,16 @@ public sealed class EventStore : IAsyncDisposable
     public Task MigrateAsync(CancellationToken ct, params IReadOnlyList<MigrationModule> modules) =>
         Migrator.MigrateAsync(this, _logger, ct, modules);
 
+    /// <summary>
+    /// Converts a database of the layout before Marten (events in a table <c>events</c>) into this build's, in place and
+    /// in one transaction under the migration lock, keeping every event's sequence number, version, type, data,
+    /// metadata, timestamp and hashes, and the streams, snapshots and projection checkpoints. The result is compared
+    /// row by row with the original before the old tables are dropped; any failure leaves the database as it was.
+    /// Throws <see cref="InvalidOperationException"/>, changing nothing, on a database of any other layout (one
+    /// already converted included). Run it with every node stopped; <see cref="MigrateAsync(CancellationToken)"/> follows as usual.
+    /// </summary>
+    public Task<LayoutConversion> ConvertLayoutBeforeMartenAsync(CancellationToken ct) => LayoutBeforeMarten.ConvertAsync(this, _logger, ct);
+
     /// <summary>Opens a unit of work: one transaction, begun on first use. <paramref name="metadata"/> is stamped on every event it appends.</summary>
     public IEventSession OpenSession(EventMetadata? metadata = null) => new EventSession(this, metadata ?? EventMetadata.Empty);
 

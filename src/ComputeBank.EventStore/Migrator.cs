@@ -46,27 +46,60 @@ internal static class Migrator
         }
     }
 
-    private static string LockKey(string schema) => "computebank.eventstore.migrate:" + schema;
+    /// <summary>The advisory lock every migration of <paramref name="schema"/> holds (also <c>migrate-events</c>).</summary>
+    internal static string LockKey(string schema) => "computebank.eventstore.migrate:" + schema;
 
     /// <summary>Before the move onto Marten, events lived in a table <c>events</c> of the schema (now a view over
-    /// Marten's <c>mt_events</c>). Such a database is never upgraded in place: its events would sit beside an empty store.</summary>
+    /// Marten's <c>mt_events</c>). Such a database is never upgraded silently at start-up: its events would sit beside
+    /// an empty store. <c>migrate-events</c> (<see cref="LayoutBeforeMarten"/>) converts it, once, on purpose.</summary>
     private static async Task RefuseTheLayoutBeforeMartenAsync(NpgsqlConnection connection, string schema, CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand(
-            "SELECT c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = 'events'", connection);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = schema });
-        if (await command.ExecuteScalarAsync(ct) is "r")
+        if (await EventsRelationKindAsync(connection, null, schema, ct) is "r")
         {
             throw new InvalidOperationException(
                 $"The database holds events in the layout before Marten (table {schema}.events). This build keeps events in " +
-                $"Marten's {schema}.mt_events and does not upgrade that layout in place: point ComputeBank:ConnectionString " +
-                "at a new database (deploy/local/stop, remove .data/postgres, deploy/local/run for a local one).");
+                $"Marten's {schema}.mt_events and does not upgrade that layout at start-up: stop every node, convert the database " +
+                $"once with 'computebank migrate-events --schema {schema}' (deploy/local/cli migrate-events for the local one), " +
+                "then start again; or point ComputeBank:ConnectionString at a new database.");
         }
+    }
+
+    /// <summary>What <c>events</c> of the schema is: "r" a table (the layout before Marten), "v" the view over
+    /// Marten's tables, null absent.</summary>
+    internal static async Task<string?> EventsRelationKindAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string schema, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = 'events'",
+            connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = schema });
+        return await command.ExecuteScalarAsync(ct) as string;
     }
 
     private static async Task ApplyScriptsAsync(NpgsqlConnection connection, string schema, ILogger logger, IReadOnlyList<MigrationModule>? modules, CancellationToken ct)
     {
         await using var transaction = await connection.BeginTransactionAsync(ct);
+        var applied = await ApplyStoreScriptsAsync(connection, transaction, schema, ct);
+
+        foreach (var module in modules ?? [])
+        {
+            await MigrateModuleAsync(connection, transaction, schema, module, logger, ct);
+        }
+
+        await transaction.CommitAsync(ct);
+        if (applied < LatestVersion)
+        {
+            Log.Migrated(logger, schema, applied, LatestVersion);
+        }
+        else
+        {
+            Log.UpToDate(logger, schema, applied);
+        }
+    }
+
+    /// <summary>Runs the bootstrap script, then every store script above the recorded version, in
+    /// <paramref name="transaction"/>; returns the version that was recorded before.</summary>
+    internal static async Task<int> ApplyStoreScriptsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string schema, CancellationToken ct)
+    {
         await ExecuteScriptAsync(connection, transaction, Scripts[0].Sql, schema, ct);
 
         int applied;
@@ -85,20 +118,7 @@ internal static class Migrator
             await record.ExecuteNonQueryAsync(ct);
         }
 
-        foreach (var module in modules ?? [])
-        {
-            await MigrateModuleAsync(connection, transaction, schema, module, logger, ct);
-        }
-
-        await transaction.CommitAsync(ct);
-        if (applied < LatestVersion)
-        {
-            Log.Migrated(logger, schema, applied, LatestVersion);
-        }
-        else
-        {
-            Log.UpToDate(logger, schema, applied);
-        }
+        return applied;
     }
 
     /// <summary>The schema name as an identifier. Only names matching <c>[a-z_][a-z0-9_]*</c> are accepted, so quoting is exact.</summary>
@@ -109,11 +129,14 @@ internal static class Migrator
             ? schema
             : throw new ArgumentException($"Schema name '{schema}' must be 1-63 characters of a-z, 0-9 and _, not starting with a digit.", nameof(schema));
 
-    private static async Task ExecuteScriptAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, string schema, CancellationToken ct)
+    internal static async Task ExecuteScriptAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, string schema, CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand(sql.Replace(SchemaToken, Quote(schema), StringComparison.Ordinal), connection, transaction);
+        await using var command = new NpgsqlCommand(WithSchema(sql, schema), connection, transaction);
         await command.ExecuteNonQueryAsync(ct);
     }
+
+    /// <summary>A script's text with its schema placeholder replaced by the quoted schema name.</summary>
+    internal static string WithSchema(string sql, string schema) => sql.Replace(SchemaToken, Quote(schema), StringComparison.Ordinal);
 
     private static async Task MigrateModuleAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, string schema, MigrationModule module, ILogger logger, CancellationToken ct)
@@ -146,7 +169,8 @@ internal static class Migrator
     private static List<(int Version, string Name, string Sql)> LoadScripts(System.Reflection.Assembly assembly, int firstVersion)
     {
         var scripts = new List<(int Version, string Name, string Sql)>();
-        foreach (var resource in assembly.GetManifestResourceNames().Where(n => n.EndsWith(".sql", StringComparison.Ordinal)))
+        // Only Scripts/: other embedded SQL (the upgrade of the layout before Marten) is not a numbered migration.
+        foreach (var resource in assembly.GetManifestResourceNames().Where(n => n.EndsWith(".sql", StringComparison.Ordinal) && n.Contains(".Scripts.", StringComparison.Ordinal)))
         {
             // Resource names look like ComputeBank.EventStore.Scripts.0001_event_store.sql.
             var file = resource[(resource.IndexOf(".Scripts.", StringComparison.Ordinal) + ".Scripts.".Length)..];

@@ -124,3 +124,11 @@ public sealed record ChainBreak(string StreamId, long Version, ChainBreakKind Ki
 /// <summary>A module whose schema lives beside the store's: its name (the key its versions are recorded under) and the
 /// assembly that embeds its <c>Scripts/NNNN_name.sql</c> files, in which <c>__schema__</c> stands for the store's schema.</summary>
 public sealed record MigrationModule(string Name, System.Reflection.Assembly Assembly);
+
+/// <summary>What <see cref="EventStore.ConvertLayoutBeforeMartenAsync"/> carried over.</summary>
+/// <param name="Events">Events now in <c>mt_events</c>, each with its link in <c>event_hashes</c>.</param>
+/// <param name="Streams">Streams now in <c>mt_streams</c>.</param>
+/// <param name="Snapshots">Snapshots kept.</param>
+/// <param name="Checkpoints">Projection checkpoints kept.</param>
+/// <param name="LastSequence">The highest sequence number; the next append takes the one after it.</param>
+public sealed record LayoutConversion(long Events, long Streams, long Snapshots, long Checkpoints, long LastSequence);

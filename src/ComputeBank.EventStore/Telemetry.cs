@@ -68,6 +68,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "Event store schema '{Schema}' is up to date at version {Version}")]
     public static partial void UpToDate(ILogger logger, string schema, int version);
 
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Event store schema '{Schema}' converted from the layout before Marten: {Events} events in {Streams} streams")]
+    public static partial void ConvertedLayoutBeforeMarten(ILogger logger, string schema, long events, long streams);
+
     [LoggerMessage(EventId = 1101, Level = LogLevel.Debug, Message = "Concurrency conflict on stream '{StreamId}': expected {Expected}, actual {Actual}")]
     public static partial void Conflict(ILogger logger, string streamId, long expected, long actual);
 
