@@ -92,8 +92,14 @@ public sealed partial class Bug_kestrel_refusals_had_empty_bodies(Bug_kestrel_re
         Assert.Equal([200, 200, 400, 200], exchange.Responses.Select(r => r.Status));
         exchange.Responses[2].ShouldBeProblem(400, "validation_failed");
         Assert.True(exchange.Bytes.Length > 16_384, $"The OpenAPI answer should span several segments; all answers were {exchange.Bytes.Length} bytes");
-        Assert.Equal(WithoutDates(plain.Bytes), WithoutDates(exchange.Bytes));
+        // Status lines, headers (but the Date) and bodies as sent; the sizes of the chunks a large answer is cut into
+        // depend on when Kestrel's output flushes, so the chunked body is compared after decoding.
+        Assert.Equal(Answers(plain), Answers(exchange));
     }
+
+    private static string[] Answers(RawExchange exchange) =>
+        [.. exchange.Responses.Select(r =>
+            $"{r.Status}\n{string.Join("\n", r.Headers.Where(h => h.Key != "Date").SelectMany(h => h.Select(v => $"{h.Key}: {v}")))}\n\n{r.Body}")];
 
     [Fact]
     public async Task A_connection_that_sends_nothing_is_closed_without_an_answer()
