@@ -40,9 +40,14 @@ internal static class Migrator
         }
         finally
         {
-            await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock(hashtextextended($1, 0))", connection);
-            unlock.Parameters.Add(new NpgsqlParameter<string> { TypedValue = LockKey(schema) });
-            await unlock.ExecuteNonQueryAsync(CancellationToken.None);
+            // A broken connection's session, and with it the lock, has ended on the server: nothing to release, and
+            // trying would replace the database's error with "Connection is not open".
+            if (connection.FullState == System.Data.ConnectionState.Open)
+            {
+                await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock(hashtextextended($1, 0))", connection);
+                unlock.Parameters.Add(new NpgsqlParameter<string> { TypedValue = LockKey(schema) });
+                await unlock.ExecuteNonQueryAsync(CancellationToken.None);
+            }
         }
     }
 
