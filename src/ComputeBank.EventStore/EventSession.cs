@@ -350,15 +350,14 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
                 }
 
                 var expected = current[stream.StreamId];
-                switch (expected)
+                if (expected == 0)
                 {
-                    case 0:
-                        session.Events.StartStream(stream.StreamId, events);
-                        break;
-                    default:
-                        // Marten's expected version is the one the stream has after the append.
-                        session.Events.Append(stream.StreamId, expected + events.Length, events);
-                        break;
+                    session.Events.StartStream(stream.StreamId, events);
+                }
+                else
+                {
+                    // Marten's expected version is the one the stream has after the append.
+                    session.Events.Append(stream.StreamId, expected + events.Length, events);
                 }
             }
 

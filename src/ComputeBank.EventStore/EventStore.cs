@@ -381,7 +381,4 @@ public sealed class EventStore : IAsyncDisposable
             reader.IsDBNull(offset + 7) ? string.Empty : reader.GetString(offset + 7),
             reader.IsDBNull(offset + 8) ? null : reader.GetString(offset + 8));
     }
-
-    internal static string SerializeMetadata(EventMetadata metadata) =>
-        metadata == EventMetadata.Empty ? "{}" : JsonSerializer.Serialize(metadata, MetadataJson);
 }
