@@ -1,5 +1,4 @@
 using System.Text.Json;
-using JasperFx.Events;
 using Marten.Services;
 using Npgsql;
 using NpgsqlTypes;
@@ -290,7 +289,6 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
         if (_streams.Count > 0)
         {
             result = await AppendThroughMartenAsync(activity, ct);
-            batch.BatchCommands.Add(ChainCommand());
         }
 
         if (_snapshots.Count > 0)
@@ -323,58 +321,41 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
         _appended.Clear();
         _snapshots.Clear();
         _enqueued.Clear();
-        Telemetry.EventsAppended.Add(result.Events.Count);
+        foreach (var (type, count) in result.Events.CountBy(e => e.TypeName))
+        {
+            Telemetry.EventsAppended.Add(count, new KeyValuePair<string, object?>(Telemetry.EventTypeTag, type));
+        }
+
         activity?.SetTag(Telemetry.EventCountTag, result.Events.Count);
         return result;
     }
 
     /// <summary>
     /// Appends every pending stream through one Marten session in this session's transaction (Marten sends its batch
-    /// but does not commit), each event with its metadata and the session's timestamp, and answers the versions and
-    /// sequence numbers Marten assigned. A stream whose version is not the expected one raises
-    /// <see cref="ConcurrencyException"/>; Marten checks it before taking a sequence number, so none is burned.
+    /// but does not commit): one <see cref="AppendStreamsOperation"/>, which writes Marten's stream and event rows for
+    /// all streams at once, each event with its metadata and the session's timestamp, links them into their hash
+    /// chains and answers their sequence numbers. The versions were checked under our locks; the function checks them
+    /// again against the locked rows and refuses (<see cref="ConcurrencyException"/>) before any sequence is taken.
     /// </summary>
     private async Task<AppendResult> AppendThroughMartenAsync(System.Diagnostics.Activity? activity, CancellationToken ct)
     {
         var current = await CheckedVersionsAsync(activity, ct);
-        var written = new IEvent[_streams.Count][];
+        var operation = new AppendStreamsOperation(store.Schema, AppendArguments(current));
         await using (var session = store.Marten.LightweightSession(SessionOptions.ForTransaction(_transaction!)))
         {
-            for (var s = 0; s < _streams.Count; s++)
-            {
-                var stream = _streams[s];
-                var events = written[s] = new IEvent[stream.Events.Count];
-                for (var i = 0; i < events.Length; i++)
-                {
-                    events[i] = MartenEvents.Wrap(stream.Events[i], stream.Metadata?[i] ?? metadata, _timestamp!.Value);
-                }
-
-                var expected = current[stream.StreamId];
-                if (expected == 0)
-                {
-                    session.Events.StartStream(stream.StreamId, events);
-                }
-                else
-                {
-                    // Marten's expected version is the one the stream has after the append.
-                    session.Events.Append(stream.StreamId, expected + events.Length, events);
-                }
-            }
-
+            session.QueueOperation(operation);
             try
             {
                 await session.SaveChangesAsync(ct);
             }
-            catch (Exception e) when (MartenEvents.Conflict(e) is { } conflict)
+            catch (Exception e) when (MartenEvents.Postgres(e) is { SqlState: AppendStreamsOperation.ConflictState } refused)
             {
                 Telemetry.ConcurrencyConflicts.Add(1);
                 Telemetry.RecordError(activity, e);
-                var expected = _streams.Find(x => x.StreamId == conflict.StreamId)?.Expected ?? conflict.Expected;
-                // Marten names the actual version only for a version mismatch; for a stream that was created meanwhile
-                // it is what is committed now (read outside this transaction, which the failure has aborted).
-                var actual = conflict.Actual >= 0 ? conflict.Actual : await store.CommittedVersionAsync(conflict.StreamId, CancellationToken.None);
-                Log.Conflict(store.Logger, conflict.StreamId, expected, actual);
-                throw new ConcurrencyException(conflict.StreamId, expected, actual, e);
+                var (streamId, expected, actual) = AppendStreamsOperation.Conflict(refused);
+                expected = _streams.Find(x => x.StreamId == streamId)?.Expected ?? expected;
+                Log.Conflict(store.Logger, streamId, expected, actual);
+                throw new ConcurrencyException(streamId, expected, actual, e);
             }
             catch (Exception e) when (MartenEvents.Postgres(e) is { SqlState: PostgresErrorCodes.LockNotAvailable } timeout)
             {
@@ -384,19 +365,50 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
         }
 
         var streamVersions = new Dictionary<string, long>(_streams.Count, StringComparer.Ordinal);
-        var appended = new List<AppendedEvent>(written.Sum(w => w.Length));
-        for (var s = 0; s < _streams.Count; s++)
+        var appended = new List<AppendedEvent>(operation.Sequences.Length);
+        foreach (var stream in _streams)
         {
-            var stream = _streams[s];
-            foreach (var e in written[s])
+            var version = current[stream.StreamId];
+            for (var i = 0; i < stream.Events.Count; i++)
             {
-                appended.Add(new AppendedEvent(e.Sequence, stream.StreamId, e.Version, e.EventTypeName, e.Data, _timestamp!.Value));
+                appended.Add(new AppendedEvent(operation.Sequences[appended.Count], stream.StreamId, ++version, stream.TypeNames[i], stream.Events[i], _timestamp!.Value));
             }
 
-            streamVersions[stream.StreamId] = written[s][^1].Version;
+            streamVersions[stream.StreamId] = version;
         }
 
         return new AppendResult(streamVersions, appended);
+    }
+
+    /// <summary>The arguments of <c>append_streams</c>: the streams with the versions found under the locks, and their
+    /// events serialized as Marten would (its type name and .NET type, its JSON, its metadata columns).</summary>
+    private object?[] AppendArguments(Dictionary<string, long> current)
+    {
+        var count = _streams.Sum(s => s.Events.Count);
+        var (ids, types, dotnetTypes, data) = (new Guid[count], new string[count], new string[count], new string[count]);
+        var (correlations, causations, users, headers) = (new string?[count], new string?[count], new string?[count], new string?[count]);
+        var e = 0;
+        foreach (var stream in _streams)
+        {
+            for (var i = 0; i < stream.Events.Count; i++, e++)
+            {
+                var payload = stream.Events[i];
+                var meta = stream.Metadata?[i] ?? metadata;
+                ids[e] = Guid.CreateVersion7();
+                types[e] = stream.TypeNames[i];
+                dotnetTypes[e] = MartenEvents.DotnetTypeName(payload.GetType());
+                data[e] = JsonSerializer.Serialize(payload, payload.GetType(), store.Json);
+                (correlations[e], causations[e], users[e]) = (meta.CorrelationId, meta.CausationId, meta.User);
+                headers[e] = meta.Headers is { } h ? JsonSerializer.Serialize(h) : null;
+            }
+        }
+
+        return
+        [
+            _streams.ConvertAll(s => s.StreamId).ToArray(), _streams.ConvertAll(s => s.AggregateType).ToArray(),
+            _streams.ConvertAll(s => current[s.StreamId]).ToArray(), _streams.ConvertAll(s => s.Events.Count).ToArray(),
+            ids, types, dotnetTypes, data, correlations, causations, users, headers, _timestamp!.Value,
+        ];
     }
 
     /// <summary>
@@ -475,12 +487,6 @@ internal sealed class EventSession(EventStore store, EventMetadata metadata) : I
 
         return versions;
     }
-
-    /// <summary>Links the appended events into their streams' hash chains, in the batch after Marten's.</summary>
-    private NpgsqlBatchCommand ChainCommand() => Command(
-        store.Statements.ChainEvents,
-        IdsParameter([.. _streams.Select(s => s.StreamId)]),
-        new NpgsqlParameter<string?[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, TypedValue = [.. _streams.Select(s => s.AggregateType)] });
 
     public async ValueTask DisposeAsync()
     {

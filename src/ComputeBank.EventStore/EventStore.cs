@@ -59,11 +59,11 @@ public sealed class EventStore : IAsyncDisposable
             o.Events.DatabaseSchemaName = schema;
             o.Events.StreamIdentity = StreamIdentity.AsString;
             o.Events.EnableBigIntEvents = true;
-            // Events carry the timestamp we give them: taken after the fetch's row locks (see EventSession), so a
-            // stream's timestamps grow with its versions; Marten's default, now(), is when the transaction began.
+            // Appends do not go through Marten's event API but through AppendStreamsOperation on a Marten session: one
+            // set-based call for a whole group commit where Marten's quick append is a function call per stream. It
+            // writes Marten's rows and columns (with our timestamp, taken after the locks), so Marten reads them as
+            // its own. Should anything append through Marten's API, these keep its appends in step with ours.
             o.Events.AppendMode = EventAppendMode.QuickWithServerTimestamps;
-            // Versions are checked (and rows locked) before Marten appends; if a writer around us ever raced, Marten's
-            // own check then waits for the row and compares with the committed version instead of the stale one.
             o.Events.UseExclusiveLockOnConcurrentAppends = true;
             o.Events.MetadataConfig.CorrelationIdEnabled = true;
             o.Events.MetadataConfig.CausationIdEnabled = true;
@@ -74,10 +74,9 @@ public sealed class EventStore : IAsyncDisposable
                 o.Events.MapEventType(type, name);
             }
 
-            // Marten's own spans and counters ("Marten" source and meter): connection events on the append's span,
-            // and a counter of the events appended per type.
+            // Marten's own spans ("Marten" source): connection events on the append's span. Its counter of appended
+            // events counts only appends through its event API; ours is computebank.eventstore.events.appended.
             o.OpenTelemetry.TrackConnections = JasperFx.OpenTelemetry.TrackLevel.Normal;
-            o.OpenTelemetry.TrackEventCounters();
             o.Serializer(new StoreJsonSerializer(json));
             // The schema is applied by MigrateAsync under our lock, never lazily on first use.
             o.AutoCreateSchemaObjects = AutoCreate.None;
@@ -357,14 +356,6 @@ public sealed class EventStore : IAsyncDisposable
     {
         Marten.Dispose();
         await DataSource.DisposeAsync();
-    }
-
-    internal async Task<long> CommittedVersionAsync(string streamId, CancellationToken ct)
-    {
-        await using var command = DataSource.CreateCommand(Statements.CurrentVersions);
-        command.Parameters.Add(new NpgsqlParameter<string[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, TypedValue = [streamId] });
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? reader.GetInt64(1) : 0;
     }
 
     internal StoredEvent ReadEvent(NpgsqlDataReader reader, int offset)

@@ -8,9 +8,6 @@ internal sealed class Sql(string schema)
 {
     public const string EventColumns = "e.seq_id, e.stream_id, e.version, e.type, e.data, e.metadata, e.timestamp, e.hash, e.previous_hash";
 
-    // Links the events just appended through Marten into their streams' hash chains (see 0001_event_store.sql).
-    public string ChainEvents { get; } = $"SELECT {schema}.chain_events($1, $2)";
-
     // The commit timestamp of the events of a session: taken after the fetch's row locks, so a stream's timestamps grow
     // with its versions whatever order the transactions began in.
     public const string ClockTimestamp = "SELECT clock_timestamp()";
@@ -24,9 +21,6 @@ internal sealed class Sql(string schema)
     // $1 in id order: the rows are locked in that order (a locking clause cannot sit on the outer side of a join).
     public string LockedVersions { get; } =
         $"SELECT w.id, coalesce((SELECT s.version FROM {schema}.mt_streams s WHERE s.id = w.id FOR UPDATE), 0) FROM unnest($1::text[]) AS w(id)";
-
-    public string CurrentVersions { get; } =
-        $"SELECT w.id, coalesce(s.version, 0) FROM unnest($1::text[]) AS w(id) LEFT JOIN {schema}.mt_streams s ON s.id = w.id";
 
     public string StoreSnapshot { get; } =
         $"""

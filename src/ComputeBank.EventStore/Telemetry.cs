@@ -24,7 +24,10 @@ internal static class Telemetry
     public static readonly Meter Meter = new(Name);
 
     public static readonly Counter<long> EventsAppended =
-        Meter.CreateCounter<long>("computebank.eventstore.events.appended", "{event}", "Events committed by sessions.");
+        Meter.CreateCounter<long>("computebank.eventstore.events.appended", "{event}", "Events committed by sessions, by event type.");
+
+    /// <summary>The stored type name of the events counted (<c>V1.Deposited</c>), on <see cref="EventsAppended"/>.</summary>
+    public const string EventTypeTag = "computebank.event.type";
 
     public static readonly Counter<long> ConcurrencyConflicts =
         Meter.CreateCounter<long>("computebank.eventstore.conflicts", "{conflict}", "Appends rejected by an expected-version check.");

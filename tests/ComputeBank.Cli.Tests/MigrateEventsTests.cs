@@ -57,7 +57,7 @@ public sealed class MigrateEventsTests(MigrateEventsFixture fixture) : IClassFix
         Assert.Equal(fixture.SnapshotsBefore, fixture.SnapshotsAfter);
         Assert.Equal(fixture.CheckpointsBefore, fixture.CheckpointsAfter);
         Assert.Equal(
-            ["1 0001_event_store.sql", "r mt_events", "r mt_streams", "v events"],
+            ["1 0001_event_store.sql", "2 0002_append_streams.sql", "r mt_events", "r mt_streams", "v events"],
             await OldLayoutDatabase.RowsAsync(connection, """
                 SELECT v FROM (SELECT version || ' ' || script AS v FROM cb.schema_versions
                                UNION ALL SELECT c.relkind::text || ' ' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
