@@ -98,8 +98,34 @@ internal sealed class GroupCommit(
         }
 
         var appended = eventCount > 0 ? await session.FlushAsync(cancellationToken) : null;
-        var committedAt = appended?.Timestamp ?? DateTimeOffset.UtcNow;
+        var (replies, records, queued) = Replies(units, outcomes, appended);
+        if (records.Count > 0)
+        {
+            session.Enqueue(log.Insert(records));
+        }
+        else if (eventCount == 0 && outcomes.Any(u => u.Any(o => o is Replayed)))
+        {
+            // Only stored answers, and the first attempt may have been committed on the primary alone
+            // (ReplicationUnconfirmedException): replay them only through a COMMIT that waits for the standby.
+            session.Enqueue(new Npgsql.NpgsqlBatchCommand(SynchronousReplication.WaitForStandbyStatement));
+        }
 
+        if (_queueOutcomes.Record(queued) is { } queueOutcomes)
+        {
+            session.Enqueue(queueOutcomes);
+        }
+
+        await session.CommitAsync(cancellationToken);
+        cache.Put(slots.States());
+        return replies;
+    }
+
+    /// <summary>The answer to every command, once the events are flushed (their versions and sequence numbers known);
+    /// with the answers that go into the operation log and those of commands taken from the durable queue.</summary>
+    private static (CommandReply[][] Replies, List<(CommandEnvelope, CommandReply)> Records, List<(CommandEnvelope, CommandReply)> Queued) Replies(
+        IReadOnlyList<WorkUnit> units, Outcome[][] outcomes, AppendResult? appended)
+    {
+        var committedAt = appended?.Timestamp ?? DateTimeOffset.UtcNow;
         var replies = new CommandReply[units.Count][];
         var records = new List<(CommandEnvelope, CommandReply)>();
         var queued = new List<(CommandEnvelope, CommandReply)>();
@@ -122,25 +148,7 @@ internal sealed class GroupCommit(
             }
         }
 
-        if (records.Count > 0)
-        {
-            session.Enqueue(log.Insert(records));
-        }
-        else if (eventCount == 0 && outcomes.Any(u => u.Any(o => o is Replayed)))
-        {
-            // Only stored answers, and the first attempt may have been committed on the primary alone
-            // (ReplicationUnconfirmedException): replay them only through a COMMIT that waits for the standby.
-            session.Enqueue(new Npgsql.NpgsqlBatchCommand(SynchronousReplication.WaitForStandbyStatement));
-        }
-
-        if (_queueOutcomes.Record(queued) is { } queueOutcomes)
-        {
-            session.Enqueue(queueOutcomes);
-        }
-
-        await session.CommitAsync(cancellationToken);
-        cache.Put(slots.States());
-        return replies;
+        return (replies, records, queued);
     }
 
     private async Task<Outcome[]> DecideUnitAsync(

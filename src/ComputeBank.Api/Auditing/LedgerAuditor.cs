@@ -28,97 +28,26 @@ public sealed class LedgerAuditor(EventStore.EventStore store, LedgerCatalogue c
     {
         using var activity = Source.StartActivity("audit verify");
         var found = new Findings();
-        var schema = store.Schema;
-        var streams = new Dictionary<string, Replay>(StringComparer.Ordinal);
-        var sums = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        var pools = new PoolFold(catalogue.SystemAccounts);
-        var systemBalances = new Dictionary<(string Account, Bucket Bucket), long>();
-        long events = 0;
 
         // Invariant 5 is one server-side pass over the events; it runs while this process replays them.
         var chains = store.VerifyHashChainsAsync(ct);
-        await using (var scan = await EventScan.OpenAsync(store.DataSource, schema, ct))
+        LedgerReplay replay;
+        await using (var scan = await EventScan.OpenAsync(store.DataSource, store.Schema, ct))
         {
-            var snapshotVersions = new Dictionary<string, long>(StringComparer.Ordinal);
-            await scan.ReadAsync($"SELECT stream_id, version FROM {schema}.snapshots", r => snapshotVersions[r.GetString(0)] = r.GetInt64(1), ct);
-            var poolCheckpoint = 0L;
-            await scan.ReadAsync($"SELECT last_sequence FROM {schema}.projection_progress WHERE name = '{PoolsProjection.ProjectionName}'",
-                r => poolCheckpoint = r.GetInt64(0), ct);
-            var systemCheckpoint = 0L;
-            await scan.ReadAsync($"SELECT last_sequence FROM {schema}.projection_progress WHERE name = '{SystemAccountsProjection.ProjectionName}'",
-                r => systemCheckpoint = r.GetInt64(0), ct);
-
-            await foreach (var e in scan.EventsAsync(0, ct))
+            replay = await ReplayAsync(scan, progress, ct);
+            foreach (var (streamId, stream) in replay.Streams.Where(s => s.Value.Broken is not null))
             {
-                events++;
-                if (events % 100_000 == 0)
-                {
-                    progress?.Report(events);
-                }
-
-                if (!streams.TryGetValue(e.StreamId, out var replay))
-                {
-                    streams[e.StreamId] = replay = new Replay();
-                }
-
-                if (e.Data is null)
-                {
-                    replay.Broken ??= $"event {e.Version} ({e.TypeName}) cannot be read: {e.Error}";
-                    continue;
-                }
-
-                foreach (var posting in DomainEvents.PostingsOf(e.Data))
-                {
-                    var key = posting.Bucket.ResourceClass.Value;
-                    sums[key] = checked(sums.GetValueOrDefault(key) + posting.Amount.MilliHours);
-                    if (e.Sequence <= systemCheckpoint && catalogue.IsSystemAccount(posting.AccountId))
-                    {
-                        var system = (posting.AccountId.Value, posting.Bucket);
-                        systemBalances[system] = checked(systemBalances.GetValueOrDefault(system) + posting.Amount.MilliHours);
-                    }
-                }
-
-                if (e.Sequence <= poolCheckpoint)
-                {
-                    pools.Apply(e.Data);
-                }
-
-                replay.Version = e.Version;
-                if (replay.Broken is not null)
-                {
-                    continue;
-                }
-
-                try
-                {
-                    replay.State = Domain.Ledger.Evolve(e.StreamId, replay.State, e.Data);
-                }
-                catch (Exception ex) when (ex is InvalidOperationException or KeyNotFoundException or ArgumentException or InvalidCastException or OverflowException)
-                {
-                    replay.Broken = $"event {e.Version} ({e.TypeName}) does not apply: {ex.Message}";
-                    continue;
-                }
-
-                if (snapshotVersions.TryGetValue(e.StreamId, out var snapshotVersion) && snapshotVersion == e.Version)
-                {
-                    replay.AtSnapshot = DomainJson.SerializeState(replay.State);
-                }
+                found.Add(new Discrepancy(3, AuditChecks.Replay, $"{streamId}: {stream.Broken}", AccountOf(streamId), streamId));
             }
 
-            progress?.Report(events);
-            foreach (var (streamId, replay) in streams.Where(s => s.Value.Broken is not null))
-            {
-                found.Add(new Discrepancy(3, AuditChecks.Replay, $"{streamId}: {replay.Broken}", AccountOf(streamId), streamId));
-            }
-
-            await CheckAccountBucketsAsync(scan, streams, found, ct);
-            await CheckSnapshotsAsync(scan, streams, found, ct);
-            await CheckPoolsAsync(scan, pools, poolCheckpoint, found, ct);
-            await CheckSystemAccountsAsync(scan, systemBalances, systemCheckpoint, found, ct);
+            await CheckAccountBucketsAsync(scan, replay.Streams, found, ct);
+            await CheckSnapshotsAsync(scan, replay.Streams, found, ct);
+            await CheckPoolsAsync(scan, replay.Pools, replay.PoolCheckpoint, found, ct);
+            await CheckSystemAccountsAsync(scan, replay.SystemBalances, replay.SystemCheckpoint, found, ct);
             await scan.Transaction.CommitAsync(ct);
         }
 
-        foreach (var (resourceClass, sum) in sums.Where(s => s.Value != 0))
+        foreach (var (resourceClass, sum) in replay.Sums.Where(s => s.Value != 0))
         {
             found.Add(new Discrepancy(1, AuditChecks.DoubleEntry,
                 $"the postings of {resourceClass} over all events sum to {new Hours(sum)}, not zero",
@@ -131,9 +60,32 @@ public sealed class LedgerAuditor(EventStore.EventStore store, LedgerCatalogue c
                 AccountOf(chain.StreamId), chain.StreamId, Version: chain.Version, Field: chain.Kind.ToString()));
         }
 
-        activity?.SetTag("computebank.audit.events", events);
+        activity?.SetTag("computebank.audit.events", replay.Events);
         activity?.SetTag("computebank.audit.discrepancies", found.Count);
-        return new AuditReport(found.Count == 0, events, streams.Count, found.Count, found.Listed);
+        return new AuditReport(found.Count == 0, replay.Events, replay.Streams.Count, found.Count, found.Listed);
+    }
+
+    /// <summary>Reads the snapshot versions and the async projections' checkpoints, then folds every event of the scan.</summary>
+    private async Task<LedgerReplay> ReplayAsync(EventScan scan, IProgress<long>? progress, CancellationToken ct)
+    {
+        var replay = new LedgerReplay(catalogue);
+        await scan.ReadAsync($"SELECT stream_id, version FROM {scan.Schema}.snapshots", r => replay.SnapshotVersions[r.GetString(0)] = r.GetInt64(1), ct);
+        await scan.ReadAsync($"SELECT last_sequence FROM {scan.Schema}.projection_progress WHERE name = '{PoolsProjection.ProjectionName}'",
+            r => replay.PoolCheckpoint = r.GetInt64(0), ct);
+        await scan.ReadAsync($"SELECT last_sequence FROM {scan.Schema}.projection_progress WHERE name = '{SystemAccountsProjection.ProjectionName}'",
+            r => replay.SystemCheckpoint = r.GetInt64(0), ct);
+
+        await foreach (var e in scan.EventsAsync(0, ct))
+        {
+            replay.Apply(e);
+            if (replay.Events % 100_000 == 0)
+            {
+                progress?.Report(replay.Events);
+            }
+        }
+
+        progress?.Report(replay.Events);
+        return replay;
     }
 
     private static async Task CheckAccountBucketsAsync(EventScan scan, Dictionary<string, Replay> streams, Findings found, CancellationToken ct)
@@ -299,6 +251,85 @@ public sealed class LedgerAuditor(EventStore.EventStore store, LedgerCatalogue c
 
     private static string? AccountOf(string streamId) =>
         streamId.StartsWith("account-", StringComparison.Ordinal) ? streamId["account-".Length..] : null;
+
+    /// <summary>
+    /// The fold of the whole feed: each stream's state (or why it cannot be replayed), the postings' sum per resource
+    /// class, the pools and the system accounts' balances as of their projections' checkpoints.
+    /// </summary>
+    private sealed class LedgerReplay(LedgerCatalogue catalogue)
+    {
+        public Dictionary<string, Replay> Streams { get; } = new(StringComparer.Ordinal);
+
+        public SortedDictionary<string, long> Sums { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<(string Account, Bucket Bucket), long> SystemBalances { get; } = [];
+
+        public Dictionary<string, long> SnapshotVersions { get; } = new(StringComparer.Ordinal);
+
+        public PoolFold Pools { get; } = new(catalogue.SystemAccounts);
+
+        public long PoolCheckpoint { get; set; }
+
+        public long SystemCheckpoint { get; set; }
+
+        public long Events { get; private set; }
+
+        public void Apply(ReplayedEvent e)
+        {
+            Events++;
+            if (!Streams.TryGetValue(e.StreamId, out var replay))
+            {
+                Streams[e.StreamId] = replay = new Replay();
+            }
+
+            if (e.Data is null)
+            {
+                replay.Broken ??= $"event {e.Version} ({e.TypeName}) cannot be read: {e.Error}";
+                return;
+            }
+
+            Post(e);
+            if (e.Sequence <= PoolCheckpoint)
+            {
+                Pools.Apply(e.Data);
+            }
+
+            replay.Version = e.Version;
+            if (replay.Broken is not null)
+            {
+                return;
+            }
+
+            try
+            {
+                replay.State = Domain.Ledger.Evolve(e.StreamId, replay.State, e.Data);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or KeyNotFoundException or ArgumentException or InvalidCastException or OverflowException)
+            {
+                replay.Broken = $"event {e.Version} ({e.TypeName}) does not apply: {ex.Message}";
+                return;
+            }
+
+            if (SnapshotVersions.TryGetValue(e.StreamId, out var snapshotVersion) && snapshotVersion == e.Version)
+            {
+                replay.AtSnapshot = DomainJson.SerializeState(replay.State);
+            }
+        }
+
+        private void Post(ReplayedEvent e)
+        {
+            foreach (var posting in DomainEvents.PostingsOf(e.Data!))
+            {
+                var key = posting.Bucket.ResourceClass.Value;
+                Sums[key] = checked(Sums.GetValueOrDefault(key) + posting.Amount.MilliHours);
+                if (e.Sequence <= SystemCheckpoint && catalogue.IsSystemAccount(posting.AccountId))
+                {
+                    var system = (posting.AccountId.Value, posting.Bucket);
+                    SystemBalances[system] = checked(SystemBalances.GetValueOrDefault(system) + posting.Amount.MilliHours);
+                }
+            }
+        }
+    }
 
     private sealed class Replay
     {
