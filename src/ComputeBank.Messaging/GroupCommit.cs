@@ -210,8 +210,8 @@ internal sealed class GroupCommit(
         var decision = handler.Decide(envelope.Command, slots);
         return decision switch
         {
-            Accepted accepted => new Decided(envelope.Fingerprint, accepted, null, slots.Apply(accepted.Changes, envelope)),
-            Rejected rejected => new Decided(envelope.Fingerprint, null, rejected, null),
+            HandlerAccepted accepted => new Decided(envelope.Fingerprint, accepted, null, slots.Apply(accepted.Changes, envelope)),
+            HandlerRejected rejected => new Decided(envelope.Fingerprint, null, rejected, null),
             _ => throw new InvalidOperationException($"Unknown decision {decision.GetType().Name}."),
         };
     }
@@ -231,7 +231,7 @@ internal sealed class GroupCommit(
         public virtual Outcome Unrecorded() => this;
     }
 
-    private sealed record Decided(string FingerprintOf, Accepted? Accepted, Rejected? Rejected, Dictionary<string, long>? Versions) : Outcome
+    private sealed record Decided(string FingerprintOf, HandlerAccepted? Accepted, HandlerRejected? Rejected, Dictionary<string, long>? Versions) : Outcome
     {
         private CommandReply? _reply;
 

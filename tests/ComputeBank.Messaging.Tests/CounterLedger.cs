@@ -31,10 +31,10 @@ public sealed class MoveHandler : ICommandHandler<Move>
         var available = (states[command.From] as CounterState)?.Value ?? 0;
         if (available < command.Amount)
         {
-            return new Rejected(CommandReply.Problem(422, "insufficient", "Insufficient", $"{command.From} has {available}"), Remember: true);
+            return new HandlerRejected(CommandReply.Problem(422, "insufficient", "Insufficient", $"{command.From} has {available}"), Remember: true);
         }
 
-        return new Accepted(
+        return new HandlerAccepted(
             [new StreamChange(command.From, "counter", [new Added(-command.Amount)]), new StreamChange(command.To, "counter", [new Added(command.Amount)])],
             committed => new CommandReply(201, new JsonObject
             {
@@ -51,8 +51,8 @@ public sealed class AddHandler : ICommandHandler<Add>
 
     public HandlerDecision Decide(Add command, IReadOnlyDictionary<string, object?> states) =>
         command.Amount <= 0
-            ? new Rejected(CommandReply.Problem(400, "validation_failed", "Bad amount"), Remember: false)
-            : new Accepted([new StreamChange(command.Counter, "counter", [new Added(command.Amount)])],
+            ? new HandlerRejected(CommandReply.Problem(400, "validation_failed", "Bad amount"), Remember: false)
+            : new HandlerAccepted([new StreamChange(command.Counter, "counter", [new Added(command.Amount)])],
                 committed => new CommandReply(201, new JsonObject { ["version"] = committed.StreamVersions[command.Counter] }));
 }
 

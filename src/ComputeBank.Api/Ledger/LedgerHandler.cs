@@ -2,8 +2,6 @@ using System.Text.Json.Nodes;
 using ComputeBank.Domain;
 using ComputeBank.EventStore;
 using ComputeBank.Messaging;
-using DomainAccepted = ComputeBank.Domain.Accepted;
-using DomainRejected = ComputeBank.Domain.Rejected;
 
 namespace ComputeBank.Api.Ledger;
 
@@ -26,14 +24,14 @@ public sealed class LedgerHandler<TCommand>(LedgerCatalogue catalogue, int succe
     public HandlerDecision Decide(TCommand command, IReadOnlyDictionary<string, object?> states) =>
         Domain.Ledger.Decide(command, states, catalogue) switch
         {
-            DomainAccepted accepted => new Messaging.Accepted(
+            Accepted accepted => new HandlerAccepted(
                 [.. accepted.Changes.Select(c => new Messaging.StreamChange(c.StreamId, c.AggregateType, c.Events))],
                 committed => CommandReply.FromJson(successStatus, (body ?? OperationResults.Default)(command, accepted.Outcome, committed))),
-            DomainRejected rejected => new Messaging.Rejected(RejectionReply(rejected), Remember: rejected.Code != RejectionCodes.ValidationFailed),
+            Rejected rejected => new HandlerRejected(RejectionReply(rejected), Remember: rejected.Code != RejectionCodes.ValidationFailed),
             var other => throw new InvalidOperationException($"Unknown decision {other.GetType().Name}"),
         };
 
-    public static CommandReply RejectionReply(DomainRejected rejected)
+    public static CommandReply RejectionReply(Rejected rejected)
     {
         var status = rejected.Code switch
         {
