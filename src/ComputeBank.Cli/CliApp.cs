@@ -82,7 +82,7 @@ public sealed class CliOptions
             throw new ArgumentException($"No database: pass --connection \"Host=...;Database=...\" or set {CliApp.ConnectionVariable}.");
         }
 
-        var store = EventStore.EventStore.Create(
+        var store = MartenEventStore.Create(
             new EventStoreOptions { ConnectionString = connection, Schema = parsed.GetValue(Schema) ?? "cb", Json = DomainJson.Options },
             LedgerTypes.Registry());
         return new CliContext(store, LedgerCatalogue.Default, parsed.InvocationConfiguration.Output, parsed.InvocationConfiguration.Error);
@@ -90,9 +90,9 @@ public sealed class CliOptions
 }
 
 /// <summary>What a command handler works with: the store, the catalogue and the output writers.</summary>
-public sealed class CliContext(EventStore.EventStore store, LedgerCatalogue catalogue, TextWriter output, TextWriter error) : IAsyncDisposable
+public sealed class CliContext(MartenEventStore store, LedgerCatalogue catalogue, TextWriter output, TextWriter error) : IAsyncDisposable
 {
-    public EventStore.EventStore Store { get; } = store;
+    public MartenEventStore Store { get; } = store;
 
     public LedgerCatalogue Catalogue { get; } = catalogue;
 

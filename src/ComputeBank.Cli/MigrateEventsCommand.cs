@@ -4,7 +4,7 @@ using System.Globalization;
 namespace ComputeBank.Cli;
 
 /// <summary><c>migrate-events</c>: converts a database of the event layout before Marten into this build's, once, in
-/// place and in one transaction (see <see cref="EventStore.EventStore.ConvertLayoutBeforeMartenAsync"/>).</summary>
+/// place and in one transaction (see <see cref="EventStore.MartenEventStore.ConvertLayoutBeforeMartenAsync"/>).</summary>
 public static class MigrateEventsCommand
 {
     public static Command Create(CliOptions options)

@@ -5,7 +5,7 @@ using NpgsqlTypes;
 
 namespace ComputeBank.EventStore;
 
-internal sealed class EventSession(EventStore store, EventMetadata metadata) : IEventSession
+internal sealed class EventSession(MartenEventStore store, EventMetadata metadata) : IEventSession
 {
     private readonly List<PendingStream> _streams = [];
     // The streams appended to so far: a group commit appends to thousands, so the one-append-per-stream check is a lookup.

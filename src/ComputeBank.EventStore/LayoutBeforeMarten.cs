@@ -20,7 +20,7 @@ internal static class LayoutBeforeMarten
 
     private static readonly IReadOnlyList<string> Steps = LoadSteps();
 
-    public static async Task<LayoutConversion> ConvertAsync(EventStore store, ILogger logger, CancellationToken ct)
+    public static async Task<LayoutConversion> ConvertAsync(MartenEventStore store, ILogger logger, CancellationToken ct)
     {
         var schema = store.Schema;
         await using var connection = await store.DataSource.OpenConnectionAsync(ct);

@@ -19,7 +19,7 @@ internal static class Migrator
 
     public static int LatestVersion => Scripts[^1].Version;
 
-    public static async Task MigrateAsync(EventStore store, ILogger logger, CancellationToken ct, IReadOnlyList<MigrationModule>? modules = null)
+    public static async Task MigrateAsync(MartenEventStore store, ILogger logger, CancellationToken ct, IReadOnlyList<MigrationModule>? modules = null)
     {
         var schema = store.Schema;
         await using var connection = await store.DataSource.OpenConnectionAsync(ct);

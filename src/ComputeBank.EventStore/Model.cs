@@ -125,7 +125,7 @@ public sealed record ChainBreak(string StreamId, long Version, ChainBreakKind Ki
 /// assembly that embeds its <c>Scripts/NNNN_name.sql</c> files, in which <c>__schema__</c> stands for the store's schema.</summary>
 public sealed record MigrationModule(string Name, System.Reflection.Assembly Assembly);
 
-/// <summary>What <see cref="EventStore.ConvertLayoutBeforeMartenAsync"/> carried over.</summary>
+/// <summary>What <see cref="MartenEventStore.ConvertLayoutBeforeMartenAsync"/> carried over.</summary>
 /// <param name="Events">Events now in <c>mt_events</c>, each with its link in <c>event_hashes</c>.</param>
 /// <param name="Streams">Streams now in <c>mt_streams</c>.</param>
 /// <param name="Snapshots">Snapshots kept.</param>

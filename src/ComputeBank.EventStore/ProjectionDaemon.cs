@@ -35,16 +35,16 @@ public sealed record ProjectionLag(string Projection, long Checkpoint, long High
 public sealed record RebuildProgress(string Projection, long EventsProcessed, long LastSequence, long TargetSequence);
 
 /// <summary>
-/// Runs async projections behind the global feed's high-water mark (<see cref="EventStore.ReadAllAsync"/>, which
+/// Runs async projections behind the global feed's high-water mark (<see cref="MartenEventStore.ReadAllAsync"/>, which
 /// never passes a gap a running transaction could still fill), in pages of whole transactions, so a read model's
-/// checkpoint never shows half of a commit (<see cref="EventStore.ReadAllTransactionsAsync"/>). Each projection has one leader across all nodes: the
+/// checkpoint never shows half of a commit (<see cref="MartenEventStore.ReadAllTransactionsAsync"/>). Each projection has one leader across all nodes: the
 /// node holding a session-level advisory lock on a dedicated, unpooled connection. A page is applied and its
 /// checkpoint advanced in one transaction, after re-checking the checkpoint under <c>FOR UPDATE</c>, so each event is
 /// projected exactly once even if leadership moves.
 /// </summary>
 public sealed class ProjectionDaemon : IAsyncDisposable
 {
-    private readonly EventStore _store;
+    private readonly MartenEventStore _store;
     private readonly ProjectionDaemonOptions _options;
     private readonly NpgsqlDataSource _leaderConnections;
     private readonly ILogger _logger;
@@ -53,7 +53,7 @@ public sealed class ProjectionDaemon : IAsyncDisposable
     private Task[] _loops = [];
 
     /// <summary>Creates a daemon for <paramref name="projections"/> (unique names); call <see cref="Start"/> to run them.</summary>
-    public ProjectionDaemon(EventStore store, IEnumerable<IAsyncProjection> projections, ProjectionDaemonOptions? options = null)
+    public ProjectionDaemon(MartenEventStore store, IEnumerable<IAsyncProjection> projections, ProjectionDaemonOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(projections);

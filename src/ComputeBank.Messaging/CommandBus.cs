@@ -32,7 +32,7 @@ public sealed partial class CommandBus : IAsyncDisposable
     private int _queuedUnits;
 
     public CommandBus(
-        EventStore.EventStore store,
+        MartenEventStore store,
         HandlerRegistry handlers,
         IStreamFolder folder,
         IEnumerable<IStateProjection> projections,

@@ -65,7 +65,7 @@ internal sealed class WorkUnit
 /// snapshots and operation records are written in one batch and one commit. Nothing is answered before the commit.
 /// </summary>
 internal sealed class GroupCommit(
-    EventStore.EventStore store, HandlerRegistry handlers, IStreamFolder folder, OperationLog log, StreamLocks locks,
+    MartenEventStore store, HandlerRegistry handlers, IStreamFolder folder, OperationLog log, StreamLocks locks,
     IReadOnlyList<IStateProjection> projections, StateCache cache)
 {
     private readonly Durable.QueueOutcomes _queueOutcomes = new(store.Schema);

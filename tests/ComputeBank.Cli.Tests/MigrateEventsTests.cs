@@ -71,7 +71,7 @@ public sealed class MigrateEventsTests(MigrateEventsFixture fixture) : IClassFix
     [Fact]
     public async Task GivenConverted_WhenTheStoreReads_ThenItSeesTheOldEventsAndEveryChainChecksOut()
     {
-        await using var store = EventStore.EventStore.Create(
+        await using var store = MartenEventStore.Create(
             new EventStoreOptions { ConnectionString = fixture.Old.ConnectionString, Schema = "cb", Json = DomainJson.Options }, LedgerTypes.Registry());
         var alice = await store.ReadStreamAsync("account-alice", 1, default, toVersion: fixture.AliceVersionBefore);
         Assert.Equal(

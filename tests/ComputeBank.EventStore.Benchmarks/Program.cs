@@ -64,12 +64,12 @@ internal sealed class Bench(string connectionString, TimeSpan duration)
     private readonly NpgsqlDataSource _raw = new NpgsqlDataSourceBuilder(connectionString).Build();
     // The server is shared and its fsync latency wanders: raw and store runs alternate, and medians are compared.
     private const int Rounds = 5;
-    private EventStore _store = null!;
+    private MartenEventStore _store = null!;
     private long _streamCounter;
 
     public async Task SetUpAsync()
     {
-        _store = EventStore.Create(
+        _store = MartenEventStore.Create(
             new EventStoreOptions { ConnectionString = connectionString, Json = Json },
             new EventTypeRegistry().Register<Deposited>("V1.Deposited"));
         await _store.MigrateAsync(CancellationToken.None);

@@ -7,11 +7,11 @@ namespace ComputeBank.Messaging.Tests;
 /// <summary>The bus against a real PostgreSQL: group commit semantics, retries between nodes, idempotency, isolation.</summary>
 public sealed class CommandBusTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>, IAsyncLifetime
 {
-    private EventStore.EventStore _store = null!;
+    private MartenEventStore _store = null!;
 
     public async Task InitializeAsync()
     {
-        _store = EventStore.EventStore.Create(new EventStoreOptions { ConnectionString = database.ConnectionString + ";Maximum Pool Size=30" }, Counters.Types());
+        _store = MartenEventStore.Create(new EventStoreOptions { ConnectionString = database.ConnectionString + ";Maximum Pool Size=30" }, Counters.Types());
         await _store.MigrateAsync(CancellationToken.None, new MigrationModule("messaging", typeof(CommandBus).Assembly));
     }
 

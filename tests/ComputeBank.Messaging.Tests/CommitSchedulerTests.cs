@@ -81,11 +81,11 @@ public sealed class CommitSchedulerTests
 /// <summary>The stream locks a group commit takes when commands of one group lock the same stream differently.</summary>
 public sealed class StreamLockUpgradeTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>, IAsyncLifetime
 {
-    private EventStore.EventStore _store = null!;
+    private MartenEventStore _store = null!;
 
     public async Task InitializeAsync()
     {
-        _store = EventStore.EventStore.Create(new EventStoreOptions { ConnectionString = database.ConnectionString }, Counters.Types());
+        _store = MartenEventStore.Create(new EventStoreOptions { ConnectionString = database.ConnectionString }, Counters.Types());
         await _store.MigrateAsync(CancellationToken.None, new MigrationModule("messaging", typeof(CommandBus).Assembly));
     }
 

@@ -129,7 +129,7 @@ switch (args[0])
 
 return 0;
 
-static EventStore Open(string connection) => EventStore.Create(
+static MartenEventStore Open(string connection) => MartenEventStore.Create(
     new EventStoreOptions { ConnectionString = connection, Json = DomainJson.Options }, LedgerTypes.Registry());
 
 void Report(string what, long events)

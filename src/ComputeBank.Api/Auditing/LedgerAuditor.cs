@@ -2,6 +2,7 @@ using System.Diagnostics;
 using ComputeBank.Api.Projections;
 using ComputeBank.Domain;
 using ComputeBank.Domain.Accounts;
+using ComputeBank.EventStore;
 
 namespace ComputeBank.Api.Auditing;
 
@@ -13,10 +14,10 @@ namespace ComputeBank.Api.Auditing;
 /// <item>1: per resource class, the postings of all events (system accounts included) sum to zero.</item>
 /// <item>3: every row of <c>account_buckets</c>, every snapshot, every live <c>pool_totals</c> row and every
 /// <c>system_balances</c> row equals the fold of its events (the async ones as of their projection checkpoints).</item>
-/// <item>5: every stream's hash chain is intact (<see cref="EventStore.EventStore.VerifyHashChainsAsync"/>).</item>
+/// <item>5: every stream's hash chain is intact (<see cref="MartenEventStore.VerifyHashChainsAsync"/>).</item>
 /// </list>
 /// </summary>
-public sealed class LedgerAuditor(EventStore.EventStore store, LedgerCatalogue catalogue)
+public sealed class LedgerAuditor(MartenEventStore store, LedgerCatalogue catalogue)
 {
     /// <summary>At most this many discrepancies are listed; all are counted.</summary>
     public const int MaxListed = 1000;

@@ -1,4 +1,5 @@
 using ComputeBank.Api.Projections;
+using ComputeBank.EventStore;
 
 namespace ComputeBank.Api.Auditing;
 
@@ -12,7 +13,7 @@ namespace ComputeBank.Api.Auditing;
 public sealed record ProjectionStatus(string Name, string Kind, long Checkpoint, long Head, long Lag, string Detail);
 
 /// <summary>Reads <see cref="ProjectionStatus"/> of every read model from the database.</summary>
-public sealed class ProjectionStatusReader(EventStore.EventStore store)
+public sealed class ProjectionStatusReader(MartenEventStore store)
 {
     public async Task<IReadOnlyList<ProjectionStatus>> ReadAsync(CancellationToken ct)
     {

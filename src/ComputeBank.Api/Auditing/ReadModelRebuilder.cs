@@ -39,9 +39,9 @@ public sealed record RebuildResult(IReadOnlyList<string> ReadModels, long Events
 /// stream is still at the replayed version; a stream that moved on meanwhile was rewritten whole by its own commit.
 /// Each row is thus either the value it had or the replayed one, never a half-rebuilt one.</item>
 /// </list>
-/// All requested models come from one pass over the gap-safe feed (<see cref="EventStore.EventStore.StreamAllAsync"/>).
+/// All requested models come from one pass over the gap-safe feed (<see cref="MartenEventStore.StreamAllAsync"/>).
 /// </summary>
-public sealed class ReadModelRebuilder(EventStore.EventStore store, LedgerCatalogue catalogue)
+public sealed class ReadModelRebuilder(MartenEventStore store, LedgerCatalogue catalogue)
 {
     private const int StreamsPerTransaction = 1000;
     private static readonly EventTypeRegistry Types = LedgerTypes.Registry();

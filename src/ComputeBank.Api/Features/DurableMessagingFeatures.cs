@@ -22,19 +22,19 @@ public static class DurableMessagingFeatures
     {
         services.AddSingleton(configuration.GetSection("ComputeBank:Durable").Get<DurableOptions>() ?? new DurableOptions());
         services.AddSingleton(configuration.GetSection("ComputeBank:Webhooks").Get<WebhookOptions>() ?? new WebhookOptions());
-        services.AddSingleton(sp => new DurableQueue(sp.GetRequiredService<EventStore.EventStore>().DataSource, schema));
-        services.AddSingleton(sp => new OutboxStore(sp.GetRequiredService<EventStore.EventStore>().DataSource, schema));
-        services.AddSingleton(sp => new MessagingBacklogReader(sp.GetRequiredService<EventStore.EventStore>().DataSource, schema));
+        services.AddSingleton(sp => new DurableQueue(sp.GetRequiredService<MartenEventStore>().DataSource, schema));
+        services.AddSingleton(sp => new OutboxStore(sp.GetRequiredService<MartenEventStore>().DataSource, schema));
+        services.AddSingleton(sp => new MessagingBacklogReader(sp.GetRequiredService<MartenEventStore>().DataSource, schema));
         services.AddSingleton<IStateProjection>(sp => new HoldExpiryScheduling(sp.GetRequiredService<DurableQueue>()));
         services.AddSingleton<IInlineProjection>(sp => new IntegrationEventsProjection(new OutboxWriter(schema), sp.GetRequiredService<WebhookOptions>()));
         services.AddSingleton<IQueuedCommandTranslator>(sp =>
             new QueuedCommandTranslator(sp.GetRequiredService<LedgerCatalogue>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new DurableWorker(
             sp.GetRequiredService<DurableQueue>(), sp.GetRequiredService<CommandBus>(), sp.GetRequiredService<IQueuedCommandTranslator>(),
-            sp.GetRequiredService<EventStore.EventStore>().DataSource, sp.GetRequiredService<DurableOptions>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<MartenEventStore>().DataSource, sp.GetRequiredService<DurableOptions>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<DurableWorker>>()));
         services.AddSingleton(sp => new OutboxRelay(
-            sp.GetRequiredService<OutboxStore>(), sp.GetRequiredService<EventStore.EventStore>().DataSource, sp.GetRequiredService<WebhookOptions>(),
+            sp.GetRequiredService<OutboxStore>(), sp.GetRequiredService<MartenEventStore>().DataSource, sp.GetRequiredService<WebhookOptions>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<OutboxRelay>>()));
         services.AddHostedService(sp => sp.GetRequiredService<DurableWorker>());
         services.AddHostedService(sp => sp.GetRequiredService<OutboxRelay>());

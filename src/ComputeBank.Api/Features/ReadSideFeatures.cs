@@ -20,12 +20,12 @@ public static class ReadSideFeatures
     {
         services.AddSingleton(sp => new LedgerAuditor(sp.GetRequiredService<ReadReplica>().Store, sp.GetRequiredService<LedgerCatalogue>()));
         services.AddSingleton(sp => new ProjectionDaemon(
-            sp.GetRequiredService<EventStore.EventStore>(),
+            sp.GetRequiredService<MartenEventStore>(),
             [
                 new PoolsProjection(new PoolTable(schema), sp.GetRequiredService<LedgerCatalogue>().SystemAccounts),
                 new SystemAccountsProjection(schema, sp.GetRequiredService<LedgerCatalogue>().SystemAccounts),
             ]));
-        services.AddSingleton(sp => new SystemAccountReader(sp.GetRequiredService<EventStore.EventStore>().DataSource, schema));
+        services.AddSingleton(sp => new SystemAccountReader(sp.GetRequiredService<MartenEventStore>().DataSource, schema));
         services.AddHostedService<ProjectionDaemonService>();
         return services;
     }

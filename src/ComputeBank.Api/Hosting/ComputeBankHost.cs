@@ -34,19 +34,19 @@ public static class ComputeBankHost
         services.AddSingleton(catalogue);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(busOptions);
-        services.AddSingleton(sp => EventStore.EventStore.Create(
+        services.AddSingleton(sp => MartenEventStore.Create(
             new EventStoreOptions { ConnectionString = connectionString, Schema = schema, Json = DomainJson.Options },
             LedgerTypes.Registry(),
             sp.GetRequiredService<ILoggerFactory>(),
             [.. sp.GetServices<IInlineProjection>()]));
-        services.AddSingleton(sp => sp.GetRequiredService<EventStore.EventStore>().DataSource);
+        services.AddSingleton(sp => sp.GetRequiredService<MartenEventStore>().DataSource);
         services.AddSingleton(sp => ReadReplica.Create(
             builder.Configuration.GetConnectionString(ReadReplica.ConnectionStringName),
-            sp.GetRequiredService<EventStore.EventStore>(),
+            sp.GetRequiredService<MartenEventStore>(),
             sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IStateProjection>(new AccountBucketsProjection(schema));
         services.AddSingleton(sp => new CommandBus(
-            sp.GetRequiredService<EventStore.EventStore>(),
+            sp.GetRequiredService<MartenEventStore>(),
             LedgerFeatures.Handlers(catalogue, schema),
             new LedgerFolder(),
             sp.GetServices<IStateProjection>(),

@@ -11,7 +11,7 @@ namespace ComputeBank.Api.Hosting;
 /// so reads go to a hot standby while one is up and fall back to the primary otherwise), or the primary when it is
 /// not configured. Only endpoints marked with <see cref="ReadReplicaEndpoints.ReadsFromReplica"/> use it, and their
 /// answers carry <see cref="Header"/>. Commands, idempotency, operation lookups and everything a command's answer
-/// depends on always use the primary's <see cref="EventStore.EventStore"/>.
+/// depends on always use the primary's <see cref="MartenEventStore"/>.
 /// </summary>
 public sealed class ReadReplica : IAsyncDisposable
 {
@@ -24,7 +24,7 @@ public sealed class ReadReplica : IAsyncDisposable
 
     private readonly bool _owned;
 
-    private ReadReplica(EventStore.EventStore store, bool isReplica)
+    private ReadReplica(MartenEventStore store, bool isReplica)
     {
         Store = store;
         IsReplica = isReplica;
@@ -32,7 +32,7 @@ public sealed class ReadReplica : IAsyncDisposable
     }
 
     /// <summary>The store to read from (the primary's own store when no read-only connection is configured).</summary>
-    public EventStore.EventStore Store { get; }
+    public MartenEventStore Store { get; }
 
     /// <summary>Whether reads go through the read-only connection string.</summary>
     public bool IsReplica { get; }
@@ -41,7 +41,7 @@ public sealed class ReadReplica : IAsyncDisposable
     public string Source => IsReplica ? "standby" : "primary";
 
     /// <summary>A replica store on <paramref name="readOnlyConnectionString"/>, or the primary's store when it is empty.</summary>
-    public static ReadReplica Create(string? readOnlyConnectionString, EventStore.EventStore primary, ILoggerFactory loggerFactory)
+    public static ReadReplica Create(string? readOnlyConnectionString, MartenEventStore primary, ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(primary);
         if (string.IsNullOrWhiteSpace(readOnlyConnectionString))
@@ -49,7 +49,7 @@ public sealed class ReadReplica : IAsyncDisposable
             return new ReadReplica(primary, isReplica: false);
         }
 
-        var store = EventStore.EventStore.Create(
+        var store = MartenEventStore.Create(
             new EventStoreOptions { ConnectionString = readOnlyConnectionString, Schema = primary.Schema, Json = DomainJson.Options },
             LedgerTypes.Registry(),
             loggerFactory);

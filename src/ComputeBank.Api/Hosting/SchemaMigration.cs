@@ -1,5 +1,6 @@
 using ComputeBank.Api.Ledger;
 using ComputeBank.Api.Observability;
+using ComputeBank.EventStore;
 
 namespace ComputeBank.Api.Hosting;
 
@@ -8,7 +9,7 @@ namespace ComputeBank.Api.Hosting;
 /// reached, the host still starts, answers <c>/health/ready</c> with 503, and keeps trying every few seconds, so that a
 /// database that comes up later is picked up without a restart.
 /// </summary>
-public sealed class SchemaMigration(EventStore.EventStore store, ILogger<SchemaMigration> logger) : BackgroundService
+public sealed class SchemaMigration(MartenEventStore store, ILogger<SchemaMigration> logger) : BackgroundService
 {
     private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(3);
     private volatile bool _current;

@@ -58,7 +58,7 @@ public sealed class ReadinessTests(TelemetryApiFactory factory) : IClassFixture<
         {
             builder.UseSetting("ComputeBank:Operations:DaemonStallThreshold", threshold);
             builder.ConfigureTestServices(services => services.AddSingleton(sp => new ProjectionDaemon(
-                sp.GetRequiredService<EventStore.EventStore>(), [projection],
+                sp.GetRequiredService<MartenEventStore>(), [projection],
                 new ProjectionDaemonOptions { PollInterval = TimeSpan.FromMilliseconds(20), LeadershipRetry = TimeSpan.FromMilliseconds(50) })));
         });
 

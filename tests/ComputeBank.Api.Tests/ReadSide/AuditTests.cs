@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using ComputeBank.Api.Auditing;
 using ComputeBank.Domain;
+using ComputeBank.EventStore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ComputeBank.Api.Tests.ReadSide;
@@ -85,7 +86,7 @@ public sealed class AuditTests : IAsyncLifetime
     }
 
     private ReadModelRebuilder Rebuilder() =>
-        new(_factory.Services.GetRequiredService<EventStore.EventStore>(), _factory.Services.GetRequiredService<LedgerCatalogue>());
+        new(_factory.Services.GetRequiredService<MartenEventStore>(), _factory.Services.GetRequiredService<LedgerCatalogue>());
 
     private async Task<JsonNode> VerifyAsync() => (await _client.GetAsync("/api/v1/audit/verify")).ShouldBe(HttpStatusCode.OK).Body!;
 }

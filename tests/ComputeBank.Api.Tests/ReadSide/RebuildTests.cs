@@ -19,7 +19,7 @@ public sealed class RebuildTests(ApiFactory factory) : IClassFixture<ApiFactory>
         var before = await DumpAsync();
         var generation = await factory.Database.ScalarAsync<int>("SELECT live FROM cb.read_model_generations WHERE name = 'pools'");
 
-        var store = factory.Services.GetRequiredService<EventStore.EventStore>();
+        var store = factory.Services.GetRequiredService<MartenEventStore>();
         var progress = new List<RebuildProgress>();
         var result = await new ReadModelRebuilder(store, factory.Services.GetRequiredService<LedgerCatalogue>())
             .RebuildAsync([.. ReadModels.All.Keys], new SyncProgress(progress.Add), default);

@@ -16,7 +16,7 @@ public sealed class Bug_a_terminated_migration_connection_crashed_the_start(Post
     [Fact]
     public async Task GivenTheMigrationsConnectionIsTerminatedHalfWay_ThenTheDatabasesErrorSurfacesAndTheLockIsFree()
     {
-        await using var store = EventStore.Create(new EventStoreOptions { ConnectionString = database.ConnectionString }, TestTypes.Registry());
+        await using var store = MartenEventStore.Create(new EventStoreOptions { ConnectionString = database.ConnectionString }, TestTypes.Registry());
         await store.MigrateAsync(CancellationToken.None);
 
         // Hold the migration inside its locked part: its read of the recorded version waits for this lock.

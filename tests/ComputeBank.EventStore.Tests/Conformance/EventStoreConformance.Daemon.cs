@@ -168,7 +168,7 @@ public abstract partial class EventStoreConformance
 
         public string Name { get; } = name;
 
-        public async Task CreateTableAsync(EventStore store, CancellationToken ct)
+        public async Task CreateTableAsync(MartenEventStore store, CancellationToken ct)
         {
             _dataSource = store.DataSource;
             await using var command = store.DataSource.CreateCommand(

@@ -7,13 +7,13 @@ public abstract partial class EventStoreConformance
     {
         await ExecuteAsync("DROP SCHEMA IF EXISTS {schema}_twin CASCADE");
         var options = new EventStoreOptions { ConnectionString = Database.ConnectionString, Schema = Schema + "_twin" };
-        await using var a = EventStore.Create(options, TestTypes.Registry());
-        await using var b = EventStore.Create(options, TestTypes.Registry());
+        await using var a = MartenEventStore.Create(options, TestTypes.Registry());
+        await using var b = MartenEventStore.Create(options, TestTypes.Registry());
 
         await Task.WhenAll(a.MigrateAsync(Ct), b.MigrateAsync(Ct), a.MigrateAsync(Ct));
 
         // One row per numbered script (0001, 0002, ...: every embedded script but 0000), each applied once.
-        var scripts = typeof(EventStore).Assembly.GetManifestResourceNames().Count(n => n.Contains(".Scripts.", StringComparison.Ordinal)) - 1;
+        var scripts = typeof(MartenEventStore).Assembly.GetManifestResourceNames().Count(n => n.Contains(".Scripts.", StringComparison.Ordinal)) - 1;
         Assert.True(scripts >= 1);
         Assert.Equal(scripts, await ScalarAsync("SELECT count(*) FROM {schema}_twin.schema_versions"));
         Assert.Equal(scripts, await ScalarAsync("SELECT count(DISTINCT version) FROM {schema}_twin.schema_versions"));
@@ -30,6 +30,6 @@ public abstract partial class EventStoreConformance
 
     [Fact]
     public void GivenSchemaNameWithQuotes_WhenCreatingStore_ThenItIsRejected() =>
-        Assert.Throws<ArgumentException>(() => EventStore.Create(
+        Assert.Throws<ArgumentException>(() => MartenEventStore.Create(
             new EventStoreOptions { ConnectionString = Database.ConnectionString, Schema = "cb\"; DROP TABLE x; --" }, TestTypes.Registry()));
 }

@@ -11,7 +11,7 @@ public abstract partial class EventStoreConformance
     {
         var schema = Schema + "_plan";
         await ExecuteAsync($"DROP SCHEMA IF EXISTS {schema} CASCADE");
-        await using var store = EventStore.Create(new EventStoreOptions { ConnectionString = Database.ConnectionString, Schema = schema }, TestTypes.Registry());
+        await using var store = MartenEventStore.Create(new EventStoreOptions { ConnectionString = Database.ConnectionString, Schema = schema }, TestTypes.Registry());
         await store.MigrateAsync(Ct);
         const int streams = 400, versions = 100;
         await ExecuteAsync(

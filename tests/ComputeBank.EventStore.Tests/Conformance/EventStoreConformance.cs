@@ -17,7 +17,7 @@ public abstract partial class EventStoreConformance(PostgresDatabase database, s
 
     protected string Schema { get; } = schema;
 
-    protected EventStore Store { get; private set; } = null!;
+    protected MartenEventStore Store { get; private set; } = null!;
 
     /// <summary>Fails the fact instead of hanging it.</summary>
     protected CancellationToken Ct => _timeout.Token;
@@ -40,9 +40,9 @@ public abstract partial class EventStoreConformance(PostgresDatabase database, s
     }
 
     /// <summary>Another store on the same database, as a second node would have; disposed after the fact.</summary>
-    protected EventStore CreateStore(TimeSpan? lockTimeout = null, params IInlineProjection[] inline)
+    protected MartenEventStore CreateStore(TimeSpan? lockTimeout = null, params IInlineProjection[] inline)
     {
-        var store = EventStore.Create(
+        var store = MartenEventStore.Create(
             new EventStoreOptions
             {
                 ConnectionString = new NpgsqlConnectionStringBuilder(Database.ConnectionString) { MaxPoolSize = 30 }.ConnectionString,

@@ -16,11 +16,11 @@ namespace ComputeBank.Messaging.Tests.Bugs;
 /// </summary>
 public sealed class Bug_handling_span_ended_after_the_caller_had_its_answer(PostgresDatabase database) : IClassFixture<PostgresDatabase>, IAsyncLifetime
 {
-    private EventStore.EventStore _store = null!;
+    private MartenEventStore _store = null!;
 
     public async Task InitializeAsync()
     {
-        _store = EventStore.EventStore.Create(new EventStoreOptions { ConnectionString = database.ConnectionString }, Counters.Types());
+        _store = MartenEventStore.Create(new EventStoreOptions { ConnectionString = database.ConnectionString }, Counters.Types());
         await _store.MigrateAsync(CancellationToken.None, new MigrationModule("messaging", typeof(CommandBus).Assembly));
     }
 

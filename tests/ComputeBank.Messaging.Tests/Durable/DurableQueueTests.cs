@@ -11,14 +11,14 @@ public sealed class DurableQueueTests(PostgresDatabase database) : IClassFixture
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
 
-    private EventStore.EventStore _store = null!;
+    private MartenEventStore _store = null!;
     private DurableQueue _queue = null!;
     private readonly FlakySwitch _flaky = new();
     private readonly ShiftedTime _time = new();
 
     public async Task InitializeAsync()
     {
-        _store = EventStore.EventStore.Create(new EventStoreOptions { ConnectionString = database.ConnectionString + ";Maximum Pool Size=20" }, Counters.Types());
+        _store = MartenEventStore.Create(new EventStoreOptions { ConnectionString = database.ConnectionString + ";Maximum Pool Size=20" }, Counters.Types());
         await _store.MigrateAsync(CancellationToken.None, new MigrationModule("messaging", typeof(CommandBus).Assembly));
         _queue = new DurableQueue(_store.DataSource, _store.Schema);
     }

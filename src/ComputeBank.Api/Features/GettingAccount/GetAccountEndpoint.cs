@@ -25,7 +25,7 @@ public static class GetAccountEndpoint
             .ProducesProblems(StatusCodes.Status404NotFound, "account_not_found");
 
     private static async Task<IResult> GetAsync(
-        string accountId, EventStore.EventStore store, LedgerCatalogue catalogue, SystemAccountReader systemAccounts, CancellationToken cancellationToken)
+        string accountId, MartenEventStore store, LedgerCatalogue catalogue, SystemAccountReader systemAccounts, CancellationToken cancellationToken)
     {
         if (!AccountId.TryParse(accountId, out var id, out var error))
         {

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using ComputeBank.Api.Contracts;
 using ComputeBank.Api.Http;
 using ComputeBank.Api.Ledger;
+using ComputeBank.EventStore;
 
 namespace ComputeBank.Api.Features.GettingEvents;
 
@@ -29,7 +30,7 @@ public static class GetEventsEndpoint
             .Produces<EventPage>(StatusCodes.Status200OK, ApiDocs.Json)
             .ProducesProblems(400, "validation_failed");
 
-    private static async Task<IResult> GetAsync(HttpRequest request, EventStore.EventStore store, CancellationToken ct)
+    private static async Task<IResult> GetAsync(HttpRequest request, MartenEventStore store, CancellationToken ct)
     {
         var query = new QueryFields(request.Query);
         var afterSequence = query.Integer("afterSequence", 0, 0);

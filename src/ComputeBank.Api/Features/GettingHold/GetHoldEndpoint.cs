@@ -27,7 +27,7 @@ public static class GetHoldEndpoint
             .ProducesProblems(400, "validation_failed")
             .ProducesProblems(404, "hold_not_found");
 
-    private static async Task<IResult> GetAsync(string holdId, EventStore.EventStore store, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> GetAsync(string holdId, MartenEventStore store, TimeProvider time, CancellationToken ct)
     {
         if (!OperationId.TryParse(holdId, out var id, out var error))
         {

@@ -17,7 +17,7 @@ namespace ComputeBank.EventStore;
 /// projections in the commit batch, and a projection daemon that never shows half a commit.
 /// Create one per process and share it; it owns its <see cref="NpgsqlDataSource"/> and its Marten document store.
 /// </summary>
-public sealed class EventStore : IAsyncDisposable
+public sealed class MartenEventStore : IAsyncDisposable
 {
     private static readonly JsonSerializerOptions MetadataJson = new(JsonSerializerDefaults.Web)
     {
@@ -26,7 +26,7 @@ public sealed class EventStore : IAsyncDisposable
 
     private readonly ILogger _logger;
 
-    private EventStore(EventStoreOptions options, EventTypeRegistry types, IInlineProjection[] inline, ILoggerFactory loggerFactory)
+    private MartenEventStore(EventStoreOptions options, EventTypeRegistry types, IInlineProjection[] inline, ILoggerFactory loggerFactory)
     {
         Schema = Migrator.ValidateSchema(options.Schema);
         Types = types;
@@ -36,7 +36,7 @@ public sealed class EventStore : IAsyncDisposable
         Statements = new Sql(Migrator.Quote(Schema));
         LoggerFactory = loggerFactory;
         ConnectionString = options.ConnectionString;
-        _logger = loggerFactory.CreateLogger<EventStore>();
+        _logger = loggerFactory.CreateLogger<MartenEventStore>();
         Gaps = new GapTracker(_logger);
 
         var connection = new NpgsqlConnectionStringBuilder(options.ConnectionString);
@@ -88,16 +88,16 @@ public sealed class EventStore : IAsyncDisposable
     /// Creates a store. Nothing touches the database until <see cref="MigrateAsync(CancellationToken)"/> or the first operation.
     /// <paramref name="inline"/> projections run inside every append's transaction, in the order given.
     /// </summary>
-    public static EventStore Create(EventStoreOptions options, EventTypeRegistry types, params IInlineProjection[] inline) =>
+    public static MartenEventStore Create(EventStoreOptions options, EventTypeRegistry types, params IInlineProjection[] inline) =>
         Create(options, types, NullLoggerFactory.Instance, inline);
 
     /// <summary>Creates a store that logs through <paramref name="loggerFactory"/>.</summary>
-    public static EventStore Create(EventStoreOptions options, EventTypeRegistry types, ILoggerFactory loggerFactory, params IInlineProjection[] inline)
+    public static MartenEventStore Create(EventStoreOptions options, EventTypeRegistry types, ILoggerFactory loggerFactory, params IInlineProjection[] inline)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(types);
         ArgumentNullException.ThrowIfNull(loggerFactory);
-        return new EventStore(options, types, inline ?? [], loggerFactory);
+        return new MartenEventStore(options, types, inline ?? [], loggerFactory);
     }
 
     /// <summary>The store's connection pool, for queries of your own against the same database.</summary>
