@@ -37,14 +37,14 @@ public abstract record HandlerDecision;
 /// <summary>The command is accepted: these events go to these streams; the answer is built once they are committed.</summary>
 /// <param name="Changes">Events per stream, in order.</param>
 /// <param name="Respond">Builds the answer from the committed stream versions and global sequence.</param>
-public sealed record HandlerAccepted(IReadOnlyList<StreamChange> Changes, Func<CommittedOperation, CommandReply> Respond) : HandlerDecision;
+public sealed record HandlerAccepted(IReadOnlyList<StreamAppend> Changes, Func<CommittedOperation, CommandReply> Respond) : HandlerDecision;
 
 /// <summary>The command is refused for a business rule or bad input; nothing is written but (when
 /// <paramref name="Remember"/>) the refusal, so that a retry with the same operation id answers the same.</summary>
 public sealed record HandlerRejected(CommandReply Reply, bool Remember) : HandlerDecision;
 
 /// <summary>Events to append to one stream.</summary>
-public sealed record StreamChange(string StreamId, string AggregateType, IReadOnlyList<object> Events);
+public sealed record StreamAppend(string StreamId, string AggregateType, IReadOnlyList<object> Events);
 
 /// <summary>What the commit gave an accepted command: the new version of every stream it wrote and the global
 /// sequence of the last event it wrote.</summary>

@@ -90,7 +90,7 @@ internal sealed class StreamSlots(IEventSession session, IStreamFolder folder, H
     };
 
     /// <summary>Applies accepted events to the in-memory states; returns, per stream, the version after this command.</summary>
-    public Dictionary<string, long> Apply(IReadOnlyList<StreamChange> changes, CommandEnvelope envelope)
+    public Dictionary<string, long> Apply(IReadOnlyList<StreamAppend> changes, CommandEnvelope envelope)
     {
         var versions = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var change in changes)

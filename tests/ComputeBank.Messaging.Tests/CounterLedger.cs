@@ -35,7 +35,7 @@ public sealed class MoveHandler : ICommandHandler<Move>
         }
 
         return new HandlerAccepted(
-            [new StreamChange(command.From, "counter", [new Added(-command.Amount)]), new StreamChange(command.To, "counter", [new Added(command.Amount)])],
+            [new StreamAppend(command.From, "counter", [new Added(-command.Amount)]), new StreamAppend(command.To, "counter", [new Added(command.Amount)])],
             committed => new CommandReply(201, new JsonObject
             {
                 ["from"] = committed.StreamVersions[command.From],
@@ -52,7 +52,7 @@ public sealed class AddHandler : ICommandHandler<Add>
     public HandlerDecision Decide(Add command, IReadOnlyDictionary<string, object?> states) =>
         command.Amount <= 0
             ? new HandlerRejected(CommandReply.Problem(400, "validation_failed", "Bad amount"), Remember: false)
-            : new HandlerAccepted([new StreamChange(command.Counter, "counter", [new Added(command.Amount)])],
+            : new HandlerAccepted([new StreamAppend(command.Counter, "counter", [new Added(command.Amount)])],
                 committed => new CommandReply(201, new JsonObject { ["version"] = committed.StreamVersions[command.Counter] }));
 }
 

@@ -25,7 +25,7 @@ public sealed class LedgerHandler<TCommand>(LedgerCatalogue catalogue, int succe
         Domain.Ledger.Decide(command, states, catalogue) switch
         {
             Accepted accepted => new HandlerAccepted(
-                [.. accepted.Changes.Select(c => new Messaging.StreamChange(c.StreamId, c.AggregateType, c.Events))],
+                [.. accepted.Changes.Select(c => new StreamAppend(c.StreamId, c.AggregateType, c.Events))],
                 committed => CommandReply.FromJson(successStatus, (body ?? OperationResults.Default)(command, accepted.Outcome, committed))),
             Rejected rejected => new HandlerRejected(RejectionReply(rejected), Remember: rejected.Code != RejectionCodes.ValidationFailed),
             var other => throw new InvalidOperationException($"Unknown decision {other.GetType().Name}"),

@@ -296,7 +296,7 @@ public sealed class FlakyHandler(FlakySwitch flaky) : ICommandHandler<Flaky>
         flaky.Called();
         return flaky.Failing
             ? throw new InvalidOperationException("the flaky command's dependency is down")
-            : new HandlerAccepted([new StreamChange(command.Counter, "counter", [new Added(1)])], _ => new CommandReply(201, new JsonObject { ["ok"] = true }));
+            : new HandlerAccepted([new StreamAppend(command.Counter, "counter", [new Added(1)])], _ => new CommandReply(201, new JsonObject { ["ok"] = true }));
     }
 }
 
