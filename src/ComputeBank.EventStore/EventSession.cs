@@ -412,12 +412,11 @@ internal sealed class EventSession(MartenEventStore store, EventMetadata metadat
     }
 
     /// <summary>
-    /// The version every pending stream is at, checked against its expected version BEFORE Marten appends anything:
-    /// Marten takes sequence numbers stream by stream, so a conflict on a later stream would burn the earlier ones' (and
-    /// Marten then writes tombstone events into the gap). Streams this session's fetch locked are checked in memory; the
-    /// others are locked here, in id order (an advisory lock per stream id, which also covers a stream not created
-    /// yet, then the rows FOR UPDATE), and read after the locks in a statement of their own. Also takes the commit
-    /// timestamp when no fetch did.
+    /// The version every pending stream is at, checked against its expected version before the append is sent: the
+    /// versions <c>append_streams</c> writes come from here, and a conflict is refused before any sequence number is
+    /// taken. Streams this session's fetch locked are checked in memory; the others are locked here, in id order (an
+    /// advisory lock per stream id, which also covers a stream not created yet, then the rows FOR UPDATE), and read
+    /// after the locks in a statement of their own. Also takes the commit timestamp when no fetch did.
     /// </summary>
     private async Task<Dictionary<string, long>> CheckedVersionsAsync(System.Diagnostics.Activity? activity, CancellationToken ct)
     {

@@ -12,8 +12,8 @@ internal sealed class Sql(string schema)
     // with its versions whatever order the transactions began in.
     public const string ClockTimestamp = "SELECT clock_timestamp()";
 
-    // An append at any version: Marten reads the version without a lock, so two such appends (or two creations of a new
-    // stream) would race to the same version. Ours queue on a transaction-scoped advisory lock per stream, in id order,
+    // An append at any version, or to a stream not created yet: there may be no row to lock, so two such appends would
+    // race to the same version. Ours queue on a transaction-scoped advisory lock per stream, in id order,
     // and then read the current versions in a statement of their own (which sees what the previous holder committed).
     public string LockForAnyVersion { get; } =
         $"SELECT count(pg_advisory_xact_lock(hashtextextended('{schema}.any-version:' || id, 0))) FROM (SELECT id FROM unnest($1::text[]) AS w(id) ORDER BY id) w";
