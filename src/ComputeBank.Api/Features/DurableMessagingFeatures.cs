@@ -3,6 +3,7 @@ using ComputeBank.Api.Features.GettingOperations;
 using ComputeBank.Api.Features.ManagingDeadLetters;
 using ComputeBank.Api.Features.PublishingIntegrationEvents;
 using ComputeBank.Api.Features.SubmittingAsynchronously;
+using ComputeBank.Api.Hosting;
 using ComputeBank.Domain;
 using ComputeBank.EventStore;
 using ComputeBank.Messaging;
@@ -25,7 +26,8 @@ public static class DurableMessagingFeatures
         services.AddSingleton(sp => new DurableQueue(sp.GetRequiredService<MartenEventStore>().DataSource, schema));
         services.AddSingleton(sp => new OutboxStore(sp.GetRequiredService<MartenEventStore>().DataSource, schema));
         services.AddSingleton(sp => new MessagingBacklogReader(sp.GetRequiredService<MartenEventStore>().DataSource, schema));
-        services.AddSingleton<IStateProjection>(sp => new HoldExpiryScheduling(sp.GetRequiredService<DurableQueue>()));
+        services.AddSingleton(sp => new ScheduledMessages(sp.GetRequiredService<Wolverine.Runtime.IWolverineRuntime>()));
+        services.AddSingleton<IStateProjection>(sp => new HoldExpiryScheduling(sp.GetRequiredService<ScheduledMessages>()));
         services.AddSingleton<IInlineProjection>(sp => new IntegrationEventsProjection(new OutboxWriter(schema), sp.GetRequiredService<WebhookOptions>()));
         services.AddSingleton<IQueuedCommandTranslator>(sp =>
             new QueuedCommandTranslator(sp.GetRequiredService<LedgerCatalogue>(), sp.GetRequiredService<TimeProvider>()));

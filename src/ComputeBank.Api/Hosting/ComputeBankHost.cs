@@ -56,6 +56,7 @@ public static class ComputeBankHost
         services.AddSingleton<SchemaMigration>();
         services.AddHostedService(sp => sp.GetRequiredService<SchemaMigration>());
         builder.AddObservability();
+        builder.AddComputeBankWolverine(connectionString);
         services.AddDurableMessaging(builder.Configuration, schema);
         services.AddReadSide(schema);
         services.AddProblemDetails(o => o.CustomizeProblemDetails = Http.FrameworkProblems.Customize);

@@ -5,11 +5,12 @@ using ComputeBank.EventStore;
 namespace ComputeBank.Api.Hosting;
 
 /// <summary>
-/// Applies the schema at start-up (advisory-locked, so several nodes may start at once). If the database cannot be
+/// Applies the schema (the ledger's and Wolverine's) at start-up (advisory-locked, so several nodes may start at once). If the database cannot be
 /// reached, the host still starts, answers <c>/health/ready</c> with 503, and keeps trying every few seconds, so that a
 /// database that comes up later is picked up without a restart.
 /// </summary>
-public sealed class SchemaMigration(MartenEventStore store, ILogger<SchemaMigration> logger) : BackgroundService
+public sealed class SchemaMigration(
+    MartenEventStore store, Wolverine.Runtime.IWolverineRuntime wolverine, DatabaseDependentServices dependents, ILogger<SchemaMigration> logger) : BackgroundService
 {
     private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(3);
     private volatile bool _current;
@@ -25,6 +26,12 @@ public sealed class SchemaMigration(MartenEventStore store, ILogger<SchemaMigrat
         // The first attempt runs before the host takes requests, so a healthy start serves a migrated database.
         await TryMigrateAsync(cancellationToken);
         await base.StartAsync(cancellationToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        await dependents.StopAsync(cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -44,6 +51,9 @@ public sealed class SchemaMigration(MartenEventStore store, ILogger<SchemaMigrat
         try
         {
             await store.MigrateAsync(cancellationToken, LedgerTypes.Modules);
+            // Wolverine's envelope tables (schema 'wolverine'), under Weasel's migration lock.
+            await wolverine.Storage.Admin.MigrateAsync();
+            await dependents.StartAsync(cancellationToken);
             _current = true;
             _lastError = null;
         }

@@ -22,10 +22,12 @@ public static class Observability
 {
     /// <summary>One ActivitySource and one Meter per component; these are their names.</summary>
     /// <remarks>Npgsql's own source and meter are added by Npgsql.OpenTelemetry (<c>AddNpgsql</c>,
-    /// <c>AddNpgsqlInstrumentation</c>); "Marten" is the event store library's.</remarks>
-    public static readonly string[] ActivitySources = ["ComputeBank.Messaging", "ComputeBank.Messaging.Durable", "ComputeBank.EventStore", "Marten"];
+    /// <c>AddNpgsqlInstrumentation</c>); "Marten" is the event store library's; "Wolverine" the messaging library's
+    /// (its meter is named after the service: <c>Wolverine:ComputeBank</c>).</remarks>
+    public static readonly string[] ActivitySources = ["ComputeBank.Messaging", "ComputeBank.Messaging.Durable", "ComputeBank.EventStore", "Marten", "Wolverine"];
 
-    public static readonly string[] Meters = ["ComputeBank.Messaging", "ComputeBank.Messaging.Durable", "ComputeBank.EventStore", "Marten", OperationsMetrics.MeterName];
+    public static readonly string[] Meters =
+        ["ComputeBank.Messaging", "ComputeBank.Messaging.Durable", "ComputeBank.EventStore", "Marten", "Wolverine:ComputeBank", OperationsMetrics.MeterName];
 
     public const string DefaultServiceName = "computebank";
 

@@ -144,7 +144,8 @@ public sealed class LoggingTests : IAsyncLifetime
                 return null;
             }
 
-            public bool IsEnabled(LogLevel logLevel) => true;
+            // As every logging provider: None means "not written" (Wolverine logs its agent commands at None by default).
+            public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
 
             public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
             {

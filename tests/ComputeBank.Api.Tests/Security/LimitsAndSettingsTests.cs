@@ -168,7 +168,8 @@ internal sealed class CapturingLoggerProvider(List<string> messages) : ILoggerPr
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;
 
-        public bool IsEnabled(LogLevel logLevel) => true;
+        // As every logging provider: None means "not written" (Wolverine logs its agent commands at None by default).
+        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {

@@ -1,46 +1,97 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json.Nodes;
 using ComputeBank.Api.Http;
 using ComputeBank.Domain;
 using ComputeBank.Domain.Holds;
 using ComputeBank.Messaging;
-using ComputeBank.Messaging.Durable;
+using ComputeBank.Api.Hosting;
 using Npgsql;
+using Wolverine;
+using Wolverine.ErrorHandling;
+using Wolverine.Runtime.Handlers;
 
 namespace ComputeBank.Api.Features.ExpiringHolds;
 
 /// <summary>
-/// A hold's expiry is a durable scheduled message: when a hold stream is written at version 1 and pending (it was just
-/// placed), an <see cref="ExpireHold"/> command with operation id <c>expire:{holdId}</c> is queued for <c>expiresAt</c>
-/// in the SAME transaction as <c>HoldPlaced</c>; whichever node's worker is up runs it on time. When the hold is
-/// captured or released first, the scheduled command is dropped in that transaction. Capturing at or after
-/// <c>expiresAt</c> is refused by the domain (<c>hold_not_pending</c>) even if the expiry has not run yet.
+/// A hold's expiry is a Wolverine scheduled message: when a hold stream is written at version 1 and pending (it was just
+/// placed), a <see cref="HoldExpiryDue"/> for <c>expiresAt</c> is stored in the SAME transaction as <c>HoldPlaced</c>
+/// (see <see cref="ScheduledMessages"/>); whichever node's durability agent is up runs it on time, as the command
+/// <c>expire:{holdId}</c>. When the hold is captured or released first, the scheduled message is dropped in that
+/// transaction. Capturing at or after <c>expiresAt</c> is refused by the domain (<c>hold_not_pending</c>) even if the
+/// expiry has not run yet.
 /// </summary>
-public sealed class HoldExpiryScheduling(DurableQueue queue) : IStateProjection
+public sealed class HoldExpiryScheduling(ScheduledMessages scheduled) : IStateProjection
 {
     public IEnumerable<NpgsqlBatchCommand> Project(IReadOnlyList<(string StreamId, long Version, object State)> states)
     {
-        var placed = states
-            .Where(s => s is { Version: 1, State: HoldState { Status: HoldStatus.Pending } })
-            .Select(s => HoldExpiry.Submission((HoldState)s.State))
-            .ToList();
-        var ended = states
-            .Where(s => s.State is HoldState { Status: HoldStatus.Captured or HoldStatus.Released })
-            .Select(s => HoldExpiry.OperationIdFor(((HoldState)s.State).HoldId).Value)
-            .ToList();
-        if (placed.Count > 0)
+        var ended = new List<string>();
+        foreach (var (_, version, state) in states)
         {
-            yield return queue.ScheduleStatement(placed);
-            yield return queue.NotifyStatement();
+            if (state is HoldState { Status: HoldStatus.Pending } placed && version == 1)
+            {
+                yield return scheduled.ScheduleStatement(
+                    HoldExpiry.OperationIdFor(placed.HoldId).Value, new HoldExpiryDue(placed.HoldId.Value, placed.ExpiresAt), placed.ExpiresAt);
+            }
+            else if (state is HoldState { Status: HoldStatus.Captured or HoldStatus.Released } done)
+            {
+                ended.Add(HoldExpiry.OperationIdFor(done.HoldId).Value);
+            }
         }
 
         if (ended.Count > 0)
         {
-            yield return queue.CancelStatement(ended);
+            yield return scheduled.CancelStatement(ended);
         }
     }
 }
+
+/// <summary>The scheduled message of a hold's expiry: the hold, and the expiry it was placed with.</summary>
+public sealed record HoldExpiryDue(string HoldId, DateTimeOffset ExpiresAt);
+
+/// <summary>
+/// Runs a due <see cref="HoldExpiryDue"/> as the command <c>expire:{holdId}</c> through the bus (so it joins a group
+/// commit and its answer goes into the operation log like any command's). A refusal (the hold was captured, released
+/// or expired already) ends the message. A database out of reach is retried for as long as it takes: a hold must not
+/// stay pending past its expiry because the database was down. Any other failure is retried twice and then goes to
+/// Wolverine's dead letters.
+/// </summary>
+public static class HoldExpiryHandler
+{
+    /// <summary>The durable local queue hold expiries run on.</summary>
+    public const string Queue = "hold-expiry";
+
+    public static void Route(WolverineOptions options)
+    {
+        options.PublishMessage<HoldExpiryDue>().ToLocalQueue(Queue);
+        options.LocalQueue(Queue).UseDurableInbox();
+    }
+
+    /// <summary>Wolverine calls this once for the handler's chain: its error policy.</summary>
+    public static void Configure(HandlerChain chain)
+    {
+        chain.OnException(CommandBus.IsTransient).Or<CommandNotDecided>()
+            .RetryWithCooldown(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2))
+            .Then.ScheduleRetryIndefinitely(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(30));
+        chain.OnAnyException().RetryWithCooldown(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5)).Then.MoveToErrorQueue();
+    }
+
+    public static async Task Handle(HoldExpiryDue message, CommandBus bus, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var holdId = OperationId.Parse(message.HoldId);
+        var operationId = HoldExpiry.OperationIdFor(holdId);
+        var fingerprint = CommandFingerprint.Of(new ExpireHold(operationId, holdId, message.ExpiresAt));
+        var command = new ExpireHold(operationId, holdId, time.GetUtcNow());
+        var reply = await bus.SendAsync(new CommandEnvelope(operationId.Value, HoldExpiry.Type, fingerprint, command), cancellationToken);
+        if (reply.Status >= 500)
+        {
+            throw new CommandNotDecided(operationId.Value, reply);
+        }
+    }
+}
+
+/// <summary>The bus answered a scheduled command with a 5xx (it could not reach a decision): the message is retried.</summary>
+public sealed class CommandNotDecided(string operationId, CommandReply reply)
+    : Exception($"Operation '{operationId}' was answered {reply.Status} {(string?)reply.Body["code"]}: {(string?)reply.Body["detail"]}");
 
 /// <summary>The scheduler's own command kind, <c>hold-expire</c> (not offered to clients): body <c>{holdId}</c>,
 /// operation id <c>expire:{holdId}</c>, decided at the time it runs.</summary>
@@ -48,7 +99,8 @@ public static class HoldExpiry
 {
     public const string Type = "hold-expire";
 
-    /// <summary>Not offered to clients: no route and no policy; the durable worker reads it back from the queue.</summary>
+    /// <summary>Not offered to clients: no route and no policy. Kept as a command kind so GET /operations can read an
+    /// expiry's body (who may see it) and so expiries an earlier version put on the durable command queue still run.</summary>
     public static readonly CommandKind Kind = new CommandKind<ExpireHoldRequest, ExpireHold>
     {
         Type = Type,
@@ -66,13 +118,6 @@ public static class HoldExpiry
         }
 
         return OperationId.Parse(text);
-    }
-
-    public static QueueSubmission Submission(HoldState hold)
-    {
-        var operationId = OperationIdFor(hold.HoldId);
-        var command = new ExpireHold(operationId, hold.HoldId, hold.ExpiresAt);
-        return new QueueSubmission(operationId.Value, Type, CommandFingerprint.Of(command), new JsonObject { ["holdId"] = hold.HoldId.Value }, null, hold.ExpiresAt);
     }
 }
 

@@ -1,13 +1,16 @@
 using System.Text.Json.Nodes;
 using ComputeBank.Api.Contracts;
 using ComputeBank.Api.Http;
+using ComputeBank.Api.Features.ExpiringHolds;
+using ComputeBank.Api.Hosting;
 using ComputeBank.Messaging.Durable;
 
 namespace ComputeBank.Api.Features.GettingOperations;
 
 /// <summary>
 /// GET /api/v1/operations/{operationId}: where an operation stands, <c>{status: pending|succeeded|failed, result | problem}</c>,
-/// from the durable queue and the operation log (so a command sent synchronously is found too). 404 <c>operation_not_found</c>.
+/// from the durable queue, the operation log (so a command sent synchronously is found too) and Wolverine's scheduled
+/// messages (a hold's expiry before it has run). 404 <c>operation_not_found</c>.
 /// </summary>
 public static class GetOperationEndpoint
 {
@@ -21,9 +24,10 @@ public static class GetOperationEndpoint
             .Produces<OperationStatusView>(StatusCodes.Status200OK, ApiDocs.Json)
             .ProducesProblems(404, "operation_not_found");
 
-    private static async Task<IResult> GetAsync(string operationId, DurableQueue queue, HttpContext http, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(
+        string operationId, DurableQueue queue, ScheduledMessages scheduled, HttpContext http, CancellationToken cancellationToken)
     {
-        var status = await queue.FindAsync(operationId, cancellationToken);
+        var status = await queue.FindAsync(operationId, cancellationToken) ?? await ScheduledAsync(operationId, scheduled, cancellationToken);
         if (status is null)
         {
             return NotFound(operationId);
@@ -56,6 +60,20 @@ public static class GetOperationEndpoint
 
         var visible = await OperationVisibility.ForCallerAsync(body, status, http.User, http.RequestServices, cancellationToken);
         return visible is null ? NotFound(operationId) : Results.Json(visible);
+    }
+
+    /// <summary>A hold's expiry that is scheduled or running and has no answer yet: pending.</summary>
+    private static async Task<OperationStatus?> ScheduledAsync(string operationId, ScheduledMessages scheduled, CancellationToken cancellationToken)
+    {
+        var found = operationId.StartsWith("expire:", StringComparison.Ordinal)
+            ? await scheduled.FindAsync<HoldExpiryDue>(operationId, cancellationToken)
+            : null;
+        return found is { } running
+            ? new OperationStatus(operationId, "pending", HoldExpiry.Type, null, null, running.Attempts, null, null, null, null)
+            {
+                Body = new JsonObject { ["holdId"] = running.Message.HoldId },
+            }
+            : null;
     }
 
     /// <summary>The one answer for an unknown operation and for one the caller may not see.</summary>

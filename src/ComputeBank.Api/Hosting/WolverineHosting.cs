@@ -1,0 +1,116 @@
+using ComputeBank.Api.Features.ExpiringHolds;
+using JasperFx;
+using Wolverine;
+using Wolverine.Postgresql;
+
+namespace ComputeBank.Api.Hosting;
+
+/// <summary>Settings of the Wolverine runtime (section <c>ComputeBank:Wolverine</c>).</summary>
+public sealed class WolverineSettings
+{
+    public const string Section = "ComputeBank:Wolverine";
+
+    /// <summary>The PostgreSQL schema of Wolverine's envelope tables (incoming, outgoing, dead letters, nodes).</summary>
+    public string Schema { get; set; } = "wolverine";
+
+    /// <summary>How often a node looks for scheduled messages that have come due (a hold's expiry runs at most this late).</summary>
+    public TimeSpan ScheduledJobPollingTime { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often nodes write their heartbeat and the leader checks the others'.</summary>
+    public TimeSpan HealthCheckPollingTime { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A node whose heartbeat is older than this is taken for dead: the leader hands its claimed messages to the
+    /// others. The longest a message claimed by a killed node waits before it runs again.</summary>
+    public TimeSpan StaleNodeTimeout { get; set; } = TimeSpan.FromSeconds(20);
+}
+
+/// <summary>
+/// The Wolverine runtime of the service: envelopes persisted in PostgreSQL (schema <c>wolverine</c> by default, created
+/// and migrated by Wolverine at start under its own lock), durable local queues, retries and dead letters. Only the
+/// handlers named here are discovered. Group commit, the operation log and the hash chain stay ours: a handler hands its
+/// command to the <see cref="Messaging.CommandBus"/>, which decides it with every other command of its group commit.
+/// </summary>
+public static class WolverineHosting
+{
+    public static WebApplicationBuilder AddComputeBankWolverine(this WebApplicationBuilder builder, string connectionString)
+    {
+        var settings = builder.Configuration.GetSection(WolverineSettings.Section).Get<WolverineSettings>() ?? new WolverineSettings();
+        builder.Services.AddSingleton(settings);
+        var others = builder.Services.Where(d => d.ServiceType == typeof(IHostedService)).ToHashSet();
+        builder.Services.AddWolverine(options =>
+        {
+            options.ServiceName = "ComputeBank";
+            options.ApplicationAssembly = typeof(WolverineHosting).Assembly;
+            options.Discovery.DisableConventionalDiscovery().IncludeType(typeof(HoldExpiryHandler));
+            options.PersistMessagesWithPostgresql(connectionString, settings.Schema);
+            // Created by SchemaMigration with the ledger's schema, which retries while the database is out of reach.
+            options.AutoBuildMessageStorageOnStartup = AutoCreate.None;
+            options.Durability.ScheduledJobPollingTime = settings.ScheduledJobPollingTime;
+            options.Durability.HealthCheckPollingTime = settings.HealthCheckPollingTime;
+            options.Durability.StaleNodeTimeout = settings.StaleNodeTimeout;
+            HoldExpiryHandler.Route(options);
+        });
+
+        // Wolverine's runtime needs the database to start (it takes a node number there), while this service starts
+        // without one and answers 503 until it is back: its hosted services start after the schema is applied.
+        var wolverine = builder.Services.Where(d => d.ServiceType == typeof(IHostedService) && !others.Contains(d)).ToList();
+        wolverine.ForEach(d => builder.Services.Remove(d));
+        builder.Services.AddSingleton(sp => new DatabaseDependentServices([.. wolverine.Select(d => Resolve(sp, d))]));
+        return builder;
+    }
+
+    private static IHostedService Resolve(IServiceProvider services, ServiceDescriptor descriptor) =>
+        (IHostedService)(descriptor.ImplementationInstance
+            ?? descriptor.ImplementationFactory?.Invoke(services)
+            ?? ActivatorUtilities.CreateInstance(services, descriptor.ImplementationType!));
+}
+
+/// <summary>Hosted services that can only start once the database is reachable and migrated (Wolverine's runtime);
+/// <see cref="SchemaMigration"/> starts them after the schema and stops them at shutdown.</summary>
+public sealed class DatabaseDependentServices(IReadOnlyList<IHostedService> services)
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private bool _started;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (!_started)
+            {
+                foreach (var service in services)
+                {
+                    await service.StartAsync(cancellationToken);
+                }
+
+                _started = true;
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_started)
+            {
+                foreach (var service in services.Reverse())
+                {
+                    await service.StopAsync(cancellationToken);
+                }
+
+                _started = false;
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+}
