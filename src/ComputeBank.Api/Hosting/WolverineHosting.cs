@@ -1,5 +1,6 @@
 using ComputeBank.Api.Features.ExpiringHolds;
 using JasperFx;
+using JasperFx.CodeGeneration;
 using Wolverine;
 using Wolverine.Postgresql;
 
@@ -22,6 +23,11 @@ public sealed class WolverineSettings
     /// <summary>A node whose heartbeat is older than this is taken for dead: the leader hands its claimed messages to the
     /// others. The longest a message claimed by a killed node waits before it runs again.</summary>
     public TimeSpan StaleNodeTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary><c>Static</c>: handlers run the code generated ahead and compiled in. <c>Auto</c> (development, after a
+    /// handler's signature changed): missing handler code is generated, compiled at run time and written to
+    /// <c>src/ComputeBank.Api/Internal/Generated</c> to be committed.</summary>
+    public TypeLoadMode CodeGeneration { get; set; } = TypeLoadMode.Static;
 }
 
 /// <summary>
@@ -49,6 +55,13 @@ public static class WolverineHosting
             options.Durability.HealthCheckPollingTime = settings.HealthCheckPollingTime;
             options.Durability.StaleNodeTimeout = settings.StaleNodeTimeout;
             HoldExpiryHandler.Route(options);
+            // Handler code is generated ahead (src/ComputeBank.Api/Internal/Generated) and compiled into this assembly: no
+            // Roslyn compile on a node's first message (measured in docs/development.md, which says how to regenerate it).
+            options.CodeGeneration.TypeLoadMode = settings.CodeGeneration;
+            if (settings.CodeGeneration != TypeLoadMode.Static && GeneratedCodeFolder() is { } folder)
+            {
+                options.CodeGeneration.GeneratedCodeOutputPath = folder;
+            }
         });
 
         // Wolverine's runtime needs the database to start (it takes a node number there), while this service starts
@@ -57,6 +70,21 @@ public static class WolverineHosting
         wolverine.ForEach(d => builder.Services.Remove(d));
         builder.Services.AddSingleton(sp => new DatabaseDependentServices([.. wolverine.Select(d => Resolve(sp, d))]));
         return builder;
+    }
+
+    /// <summary>src/ComputeBank.Api/Internal/Generated of the checkout this build runs from (the service's or a test's
+    /// bin folder), where <c>Auto</c> writes handler code; null outside a checkout.</summary>
+    private static string? GeneratedCodeFolder()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "ComputeBank.sln")))
+            {
+                return Path.Combine(directory.FullName, "src", "ComputeBank.Api", "Internal", "Generated");
+            }
+        }
+
+        return null;
     }
 
     private static IHostedService Resolve(IServiceProvider services, ServiceDescriptor descriptor) =>
