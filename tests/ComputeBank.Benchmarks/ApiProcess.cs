@@ -22,7 +22,11 @@ internal sealed class ApiProcess : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
-    public static async Task<ApiProcess> StartAsync(string apiDll, string connectionString, BenchOptions options)
+    /// <summary>The benchmark's peer (tests/ComputeBank.Benchmarks.Peer) on its own database.</summary>
+    public static Task<ApiProcess> StartPeerAsync(string peerDll, string connectionString, BenchOptions options) =>
+        StartAsync(peerDll, connectionString, options, connectionStringName: "Peer");
+
+    public static async Task<ApiProcess> StartAsync(string apiDll, string connectionString, BenchOptions options, string connectionStringName = "ComputeBank")
     {
         var port = FreePort();
         var start = new ProcessStartInfo("dotnet")
@@ -35,7 +39,7 @@ internal sealed class ApiProcess : IAsyncDisposable
         start.ArgumentList.Add(apiDll);
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");
-        start.Environment["ConnectionStrings__ComputeBank"] = connectionString + ";Maximum Pool Size=30";
+        start.Environment[$"ConnectionStrings__{connectionStringName}"] = connectionString + ";Maximum Pool Size=30";
         start.Environment["ComputeBank__Auth__Enabled"] = "false";
         start.Environment["ComputeBank__RateLimiting__Enabled"] = "false";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
@@ -78,7 +82,7 @@ internal sealed class ApiProcess : IAsyncDisposable
                 using var ready = await http.GetAsync(new Uri("/health/ready", UriKind.Relative));
                 if (ready.StatusCode == HttpStatusCode.OK)
                 {
-                    Console.WriteLine($"API ready on {api.BaseAddress} after {clock.Elapsed.TotalSeconds:0.0} s (log: {logPath})");
+                    Console.WriteLine($"{Path.GetFileNameWithoutExtension(apiDll)} ready on {api.BaseAddress} after {clock.Elapsed.TotalSeconds:0.0} s (log: {logPath})");
                     return api;
                 }
             }

@@ -5,7 +5,7 @@ using System.Text;
 namespace ComputeBank.Benchmarks;
 
 /// <summary>A hand-written SVG: commands/s per second (with the baselines as lines) above p50/p99 latency per second
-/// (log scale), over the single and batch phases of the run.</summary>
+/// (log scale), over the load phases of the run (this build's, then an older build's and the peer's where measured).</summary>
 internal static class Chart
 {
     private const double Width = 1000;
@@ -45,8 +45,8 @@ internal static class Chart
 
         foreach (var (phase, from, to) in timeline.Phases)
         {
-            Add($"<rect x=\"{X(from - start):0.0}\" y=\"{TopY}\" width=\"{X(to - start) - X(from - start):0.0}\" height=\"{LatencyY + PanelHeight - TopY}\" fill=\"{(phase == "single" ? "#eef4fb" : "#fbf3ea")}\"/>");
-            Add($"<text x=\"{X(from - start) + 6:0.0}\" y=\"{TopY + 14}\" fill=\"#333\">{Escape(phase == "single" ? $"single transfers, {report.Single.Clients} clients" : $"batches of 1,000, {report.Batch.Clients} clients")}</text>");
+            Add($"<rect x=\"{X(from - start):0.0}\" y=\"{TopY}\" width=\"{X(to - start) - X(from - start):0.0}\" height=\"{LatencyY + PanelHeight - TopY}\" fill=\"{(phase.Contains("batch", StringComparison.Ordinal) ? "#fbf3ea" : "#eef4fb")}\"/>");
+            Add($"<text x=\"{X(from - start) + 6:0.0}\" y=\"{TopY + 14}\" fill=\"#333\">{Escape(phase switch { "single" => $"single transfers, {report.Single.Clients} clients", "batch" => $"batches of 1,000, {report.Batch.Clients} clients", _ => phase })}</text>");
         }
 
         Axes(svg, TopY, "transfers/s", Enumerable.Range(0, 5).Select(i => maxRate / 1.1 * i / 4).Select(v => (RateY(v), v.ToString("N0", CultureInfo.InvariantCulture))));

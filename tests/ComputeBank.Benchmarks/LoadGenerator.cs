@@ -67,19 +67,37 @@ internal sealed class LoadGenerator(Uri baseAddress, int apiProcessId, BenchOpti
         Console.WriteLine($"set-up: {accounts} funded accounts in {clock.Elapsed.TotalSeconds:0.0} s");
     }
 
-    /// <summary>Closed-loop single POST /api/v1/transfers from <see cref="BenchOptions.Clients"/> clients.</summary>
-    public async Task<PhaseResult> SingleTransfersAsync()
+    /// <summary>The peer's set-up: <paramref name="accounts"/> funded account streams, 1,000 per request.</summary>
+    public async Task SetUpPeerAsync(int accounts)
     {
-        await RunAsync("warm-up", options.Clients, TimeSpan.FromSeconds(options.WarmupSeconds), SingleAsync);
-        return await RunAsync("single", options.Clients, TimeSpan.FromSeconds(options.Seconds), SingleAsync);
+        _accounts = [.. Enumerable.Range(0, accounts).Select(i => $"peer-{_run}-{i.ToString("D4", CultureInfo.InvariantCulture)}")];
+        foreach (var chunk in _accounts.Chunk(1000))
+        {
+            using var response = await _http.PostAsJsonAsync(new Uri("/peer/accounts", UriKind.Relative), new { accountIds = chunk, hours = 1_000_000 });
+            response.EnsureSuccessStatusCode();
+        }
+    }
+
+    /// <summary>Closed-loop single POST /peer/transfers (the same bodies as the API's) from <see cref="BenchOptions.Clients"/> clients.</summary>
+    public async Task<PhaseResult> PeerTransfersAsync()
+    {
+        await RunAsync("warm-up", options.Clients, TimeSpan.FromSeconds(options.WarmupSeconds), random => SingleAsync(random, "/peer/transfers"));
+        return await RunAsync("peer", options.Clients, TimeSpan.FromSeconds(options.Seconds), random => SingleAsync(random, "/peer/transfers"));
+    }
+
+    /// <summary>Closed-loop single POST /api/v1/transfers from <see cref="BenchOptions.Clients"/> clients.</summary>
+    public async Task<PhaseResult> SingleTransfersAsync(string name = "single")
+    {
+        await RunAsync("warm-up", options.Clients, TimeSpan.FromSeconds(options.WarmupSeconds), random => SingleAsync(random));
+        return await RunAsync(name, options.Clients, TimeSpan.FromSeconds(options.Seconds), random => SingleAsync(random));
     }
 
     /// <summary>Closed-loop POST /api/v1/commands/batch of <paramref name="batchSize"/> transfers from <see cref="BenchOptions.BatchClients"/> clients.</summary>
-    public async Task<PhaseResult> BatchTransfersAsync(int batchSize)
+    public async Task<PhaseResult> BatchTransfersAsync(int batchSize, string name = "batch")
     {
         Func<Random, Task<(int, int)>> send = random => BatchAsync([.. Enumerable.Range(0, batchSize).Select(_ => RandomTransfer(random))], mustSucceed: false);
         await RunAsync("warm-up", options.BatchClients, TimeSpan.FromSeconds(options.WarmupSeconds), send);
-        return await RunAsync("batch", options.BatchClients, TimeSpan.FromSeconds(options.Seconds), send);
+        return await RunAsync(name, options.BatchClients, TimeSpan.FromSeconds(options.Seconds), send);
     }
 
     private async Task<PhaseResult> RunAsync(string phase, int clients, TimeSpan duration, Func<Random, Task<(int Commands, int Succeeded)>> send)
@@ -117,10 +135,10 @@ internal sealed class LoadGenerator(Uri baseAddress, int apiProcessId, BenchOpti
         return new PhaseResult(phase, clients, commands / seconds, Stats.Percentile(all, 0.5), Stats.Percentile(all, 0.99), commands, failed, seconds) { Cpu = cpu };
     }
 
-    private async Task<(int, int)> SingleAsync(Random random)
+    private async Task<(int, int)> SingleAsync(Random random, string path = "/api/v1/transfers")
     {
         var body = RandomTransfer(random)["body"]!;
-        using var response = await _http.PostAsJsonAsync(new Uri("/api/v1/transfers", UriKind.Relative), body);
+        using var response = await _http.PostAsJsonAsync(new Uri(path, UriKind.Relative), body);
         await response.Content.LoadIntoBufferAsync();
         return (1, response.StatusCode == HttpStatusCode.Created ? 1 : 0);
     }

@@ -29,14 +29,20 @@ internal sealed class BenchOptions
 
     public string? ChartPath { get; private set; }
 
-    /// <summary>Which load phases run (both by default); the other is reported as skipped.</summary>
-    public IReadOnlySet<string> Phases { get; private set; } = new HashSet<string>(["single", "batch"], StringComparer.Ordinal);
+    /// <summary>Which load phases run (all by default).</summary>
+    public IReadOnlySet<string> Phases { get; private set; } = new HashSet<string>(["single", "batch", "peer"], StringComparer.Ordinal);
 
     /// <summary>Whether the pgbench and raw baselines run (off only to profile one phase: ratios are then not reported).</summary>
     public bool Baselines { get; private set; } = true;
 
     /// <summary>Another build of the API to measure (e.g. an older commit's), instead of this checkout's Release build.</summary>
     public string? ApiDll { get; private set; }
+
+    /// <summary>An older build of the API measured in the same run, single and batch, after this one (ratios new/old).</summary>
+    public string? OldApiDll { get; private set; }
+
+    /// <summary>The peer's build (tests/ComputeBank.Benchmarks.Peer), measured with single transfers after the API.</summary>
+    public string? PeerDll { get; private set; }
 
     public string BusDescription => string.Create(CultureInfo.InvariantCulture,
         $"committers {Committers?.ToString(CultureInfo.InvariantCulture) ?? "default"}, window {(WindowMs is { } w ? w.ToString("0.###", CultureInfo.InvariantCulture) + " ms" : "default")}, max batch {MaxBatch?.ToString(CultureInfo.InvariantCulture) ?? "default"}");
@@ -52,7 +58,9 @@ internal sealed class BenchOptions
         "  --committers <n> --window-ms <ms> --max-batch <n>   bus options passed to the API\n" +
         "  --chart <path>                   default: docs/benchmarks/http-benchmark.svg\n" +
         "  --api <ComputeBank.Api.dll>      measure another build (e.g. an older commit's)\n" +
-        "  --phases single,batch            which load phases run (both)\n" +
+        "  --old-api <ComputeBank.Api.dll>  also measure an older build, single and batch, in the same run (ratios new/old)\n" +
+        "  --peer <dll>                     the peer's build (default: tests/ComputeBank.Benchmarks.Peer's Release build)\n" +
+        "  --phases single,batch,peer       which load phases run (all three; peer: the Critter Stack transfer, single)\n" +
         "  --baselines false                profiling mode: the phases alone, the API's pid printed, no ratios, no chart";
 
     /// <summary>True when the arguments ask for the usage text.</summary>
@@ -77,6 +85,8 @@ internal sealed class BenchOptions
                 case "--max-batch": options.MaxBatch = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--chart": options.ChartPath = value; break;
                 case "--api": options.ApiDll = value; break;
+                case "--old-api": options.OldApiDll = value; break;
+                case "--peer": options.PeerDll = value; break;
                 case "--phases": options.Phases = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal); break;
                 case "--baselines": options.Baselines = bool.Parse(value); break;
                 default: throw new ArgumentException($"Unknown option {args[i]} (--help lists the options)");

@@ -7,7 +7,10 @@ using Npgsql;
 //      per commit (2 UPDATEs + 1 INSERT each, one NpgsqlBatch per transaction, 4 connections);
 //   2. the built API, started as a separate process on a fresh database, driven with single POST /api/v1/transfers
 //      from 64 concurrent clients over 1,000 funded accounts;
-//   3. the same API driven through POST /api/v1/commands/batch with batches of 1,000 transfers from 4 clients.
+//   3. the same API driven through POST /api/v1/commands/batch with batches of 1,000 transfers from 4 clients;
+//   4. with --old-api, an older build through the same two phases (issue 19: this build at least 0.9x of it);
+//   5. the peer (tests/ComputeBank.Benchmarks.Peer): the idiomatic Critter Stack transfer, a Wolverine.Http endpoint over
+//      two [WriteAggregate] Marten account streams with an inline snapshot, one transaction per request, driven like 2.
 // Prints commands/s, p50/p99 latency and each ratio to the baselines, and writes an SVG chart of throughput and
 // latency per second over the run. Every figure is a ratio against baselines measured in the same run, because the
 // machine (2 cores, shared with other work) is noisy.
@@ -44,6 +47,19 @@ var apiDll = options.ApiDll ?? Path.Combine(repository, "src", "ComputeBank.Api"
 if (!File.Exists(apiDll))
 {
     Console.Error.WriteLine($"{apiDll} is missing: run `dotnet build ComputeBank.sln -c Release` first.");
+    return 2;
+}
+
+var peerDll = options.PeerDll ?? Path.Combine(repository, "tests", "ComputeBank.Benchmarks.Peer", "bin", "Release", "net10.0", "ComputeBank.Benchmarks.Peer.dll");
+if (options.Phases.Contains("peer") && !File.Exists(peerDll))
+{
+    Console.Error.WriteLine($"{peerDll} is missing: run `dotnet build ComputeBank.sln -c Release` first (or leave the peer out: --phases single,batch).");
+    return 2;
+}
+
+if (options.OldApiDll is { } old && !File.Exists(old))
+{
+    Console.Error.WriteLine($"--old-api {old} does not exist: build that commit's src/ComputeBank.Api in Release first.");
     return 2;
 }
 
@@ -96,7 +112,25 @@ try
         batch = await load.BatchTransfersAsync(batchSize: 1000);
     }
 
-    var report = new Report(pgbench, raw, single, batch, options);
+    PhaseResult? oldSingle = null, oldBatch = null, peer = null;
+    if (options.OldApiDll is { } oldApi)
+    {
+        await using var api = await ApiProcess.StartAsync(oldApi, await databases.CreateAsync("old"), options);
+        var load = new LoadGenerator(api.BaseAddress, api.ProcessId, options, timeline);
+        await load.SetUpAsync(accounts: 1000);
+        oldSingle = await load.SingleTransfersAsync("old single");
+        oldBatch = await load.BatchTransfersAsync(batchSize: 1000, "old batch");
+    }
+
+    if (options.Phases.Contains("peer"))
+    {
+        await using var api = await ApiProcess.StartPeerAsync(peerDll, await databases.CreateAsync("peer"), options);
+        var load = new LoadGenerator(api.BaseAddress, api.ProcessId, options, timeline);
+        await load.SetUpPeerAsync(accounts: 1000);
+        peer = await load.PeerTransfersAsync();
+    }
+
+    var report = new Report(pgbench, raw, single, batch, options) { OldSingle = oldSingle, OldBatch = oldBatch, Peer = peer };
     report.Print(Console.Out);
     var chart = Path.GetFullPath(options.ChartPath ?? Path.Combine(repository, "docs", "benchmarks", "http-benchmark.svg"));
     Directory.CreateDirectory(Path.GetDirectoryName(chart)!);
