@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
+using ComputeBank.Api.Tests.Durable;
 using ComputeBank.Testing;
 
 namespace ComputeBank.Api.Tests.Observability;
@@ -64,6 +65,42 @@ public sealed class TracingTests(TelemetryApiFactory factory) : IClassFixture<Te
             Assert.Equal(traceId.ToHexString(), row.Correlation);
             Assert.Equal(server.SpanId.ToHexString(), row.Causation);
         });
+    }
+
+    [Fact]
+    public async Task GivenHoldComingDue_WhenWolverineRunsItsExpiry_ThenOneTraceFromWolverinesSpanThroughTheBusToTheAppend()
+    {
+        await _client.FundAsync("trace-hold-provider", "trace-hold-consumer", "10");
+        var holdId = "trace-hold-" + Guid.NewGuid().ToString("N")[..8];
+        (await _client.PostAsync("/api/v1/holds", new
+        {
+            holdId, accountId = "trace-hold-consumer", beneficiaryAccountId = "trace-hold-provider", resourceClass = "gpu.h100", region = "beijing",
+            period = LedgerClient.Period, hours = "1",
+            expiresAt = DateTimeOffset.UtcNow.AddSeconds(1).ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        })).ShouldBe(HttpStatusCode.Created);
+
+        var handling = await Eventually.WaitAsync(
+            () => Task.FromResult(ExportedSpans().FirstOrDefault(s => s.Source.Name == "ComputeBank.Messaging" && (string?)s.GetTagItem("messaging.message.id") == "expire:" + holdId)),
+            span => span is not null, "the expiry's handling span");
+        var spans = await Eventually.WaitAsync(
+            () => Task.FromResult(factory.SpansOf(handling!.TraceId)), all => all.Any(s => s.SpanId == handling!.ParentSpanId), "Wolverine's span to be exported");
+
+        var wolverine = Assert.Single(spans, s => s.SpanId == handling!.ParentSpanId);
+        Assert.Equal("Wolverine", wolverine.Source.Name);
+        Assert.Equal("local://hold-expiry/", wolverine.GetTagItem("messaging.destination")?.ToString());
+        Assert.Equal("hold-expire", handling!.GetTagItem("computebank.command.type"));
+        var commit = Assert.Single(spans, s => s.ParentSpanId == handling.SpanId);
+        var append = Assert.Single(spans, s => s.ParentSpanId == commit.SpanId && s.DisplayName == "append");
+        Assert.Contains(spans, s => s.Source.Name == "Marten" && s.ParentSpanId == append.SpanId);
+        Assert.Contains(spans, s => s.Source.Name == "Npgsql" && (s.ParentSpanId == append.SpanId || s.ParentSpanId == commit.SpanId));
+    }
+
+    private List<Activity> ExportedSpans()
+    {
+        lock (factory.Spans)
+        {
+            return [.. factory.Spans];
+        }
     }
 
     /// <summary>Deposits with a W3C traceparent of our own, so the trace id is known before the request.</summary>
