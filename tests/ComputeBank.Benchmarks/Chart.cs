@@ -37,7 +37,8 @@ internal static class Chart
 
         var svg = new StringBuilder();
         void Add(FormattableString text) => svg.AppendLine(text.ToString(CultureInfo.InvariantCulture));
-        var height = LatencyY + PanelHeight + 110;
+        var lines = report.Lines().ToList();
+        var height = LatencyY + PanelHeight + 60 + (16 * lines.Count);
         Add($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{height}\" viewBox=\"0 0 {Width} {height}\" font-family=\"sans-serif\" font-size=\"12\">");
         Add($"<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
         Add($"<text x=\"{Left}\" y=\"24\" font-size=\"16\" font-weight=\"bold\">ComputeBank HTTP benchmark: transfers per second and latency over the run</text>");
@@ -46,7 +47,8 @@ internal static class Chart
         foreach (var (phase, from, to) in timeline.Phases)
         {
             Add($"<rect x=\"{X(from - start):0.0}\" y=\"{TopY}\" width=\"{X(to - start) - X(from - start):0.0}\" height=\"{LatencyY + PanelHeight - TopY}\" fill=\"{(phase.Contains("batch", StringComparison.Ordinal) ? "#fbf3ea" : "#eef4fb")}\"/>");
-            Add($"<text x=\"{X(from - start) + 6:0.0}\" y=\"{TopY + 14}\" fill=\"#333\">{Escape(phase switch { "single" => $"single transfers, {report.Single.Clients} clients", "batch" => $"batches of 1,000, {report.Batch.Clients} clients", _ => phase })}</text>");
+            // At the foot of the latency panel: the top of the rate panel carries the baselines' labels.
+            Add($"<text x=\"{X(from - start) + 6:0.0}\" y=\"{LatencyY + PanelHeight - 6}\" fill=\"#333\">{Escape(phase switch { "single" => $"single transfers, {report.Single.Clients} clients", "batch" => $"batches of 1,000, {report.Batch.Clients} clients", _ => phase })}</text>");
         }
 
         Axes(svg, TopY, "transfers/s", Enumerable.Range(0, 5).Select(i => maxRate / 1.1 * i / 4).Select(v => (RateY(v), v.ToString("N0", CultureInfo.InvariantCulture))));
@@ -62,13 +64,19 @@ internal static class Chart
         Baseline(svg, RateY(Math.Max(0.5 * report.Raw.TransfersPerSecond, 20_000)), $"target batch: max(0.5x raw, 20,000) = {Math.Max(0.5 * report.Raw.TransfersPerSecond, 20_000):N0}", "#c73");
         Baseline(svg, LatencyYOf(50), $"50 ms (p99 target, single)", "#2a7");
 
-        Series(svg, buckets.Select(b => (X(b.Second + 0.5), RateY(b.Commands))), "#1f5fbf");
-        Series(svg, buckets.Select(b => (X(b.Second + 0.5), LatencyYOf(b.P50))), "#1f5fbf");
-        Series(svg, buckets.Select(b => (X(b.Second + 0.5), LatencyYOf(b.P99))), "#d0342c");
+        // One line per phase: the set-up and warm-up between phases are not measured, so nothing is drawn across them.
+        foreach (var (_, from, to) in timeline.Phases)
+        {
+            var phase = buckets.Where(b => b.Second >= Math.Floor(from - start) && b.Second < to - start).ToList();
+            Series(svg, phase.Select(b => (X(b.Second + 0.5), RateY(b.Commands))), "#1f5fbf");
+            Series(svg, phase.Select(b => (X(b.Second + 0.5), LatencyYOf(b.P50))), "#1f5fbf");
+            Series(svg, phase.Select(b => (X(b.Second + 0.5), LatencyYOf(b.P99))), "#d0342c");
+        }
+
         Add($"<text x=\"{Width - Right - 180}\" y=\"{LatencyY - 8}\"><tspan fill=\"#1f5fbf\">— p50</tspan>  <tspan fill=\"#d0342c\">— p99</tspan> per second</text>");
 
         var y = LatencyY + PanelHeight + 44;
-        foreach (var line in report.Lines())
+        foreach (var line in lines)
         {
             Add($"<text x=\"{Left}\" y=\"{y}\" font-family=\"monospace\" font-size=\"11\" xml:space=\"preserve\">{Escape(line)}</text>");
             y += 16;
