@@ -5,9 +5,9 @@ using ComputeBank.EventStore;
 namespace ComputeBank.Api.Hosting;
 
 /// <summary>
-/// Applies the schema (the ledger's and Wolverine's) at start-up (advisory-locked, so several nodes may start at once). If the database cannot be
-/// reached, the host still starts, answers <c>/health/ready</c> with 503, and keeps trying every few seconds, so that a
-/// database that comes up later is picked up without a restart.
+/// Applies the schema (the ledger's, then Wolverine's; each advisory-locked, so several nodes may start at once) and then
+/// starts Wolverine's runtime. If the database cannot be reached, the host still starts, answers <c>/health/ready</c>
+/// with 503, and keeps trying every few seconds, so that a database that comes up later is picked up without a restart.
 /// </summary>
 public sealed class SchemaMigration(
     MartenEventStore store, Wolverine.Runtime.IWolverineRuntime wolverine, DatabaseDependentServices dependents, ILogger<SchemaMigration> logger) : BackgroundService
@@ -51,16 +51,25 @@ public sealed class SchemaMigration(
         try
         {
             await store.MigrateAsync(cancellationToken, LedgerTypes.Modules);
-            // Wolverine's envelope tables (schema 'wolverine'), under Weasel's migration lock.
+            // Wolverine's envelope tables (schema 'wolverine'), under Wolverine's migration advisory lock.
             await wolverine.Storage.Admin.MigrateAsync();
             await dependents.StartAsync(cancellationToken);
             _current = true;
             _lastError = null;
         }
-        catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
+        catch (Exception ex) when (IsDatabaseFailure(ex))
         {
             _lastError = ex.Message;
             ApiLog.MigrationFailed(logger, ex.Message);
         }
     }
+
+    /// <summary>The database out of reach or dropping the connection, also when wrapped: Wolverine wraps a failure of its
+    /// start in an <see cref="AggregateException"/> around an <see cref="InvalidOperationException"/>.</summary>
+    internal static bool IsDatabaseFailure(Exception ex) => ex switch
+    {
+        Npgsql.NpgsqlException or TimeoutException or System.Net.Sockets.SocketException => true,
+        AggregateException aggregate => aggregate.InnerExceptions.Count > 0 && aggregate.InnerExceptions.All(IsDatabaseFailure),
+        _ => ex.InnerException is { } inner && IsDatabaseFailure(inner),
+    };
 }

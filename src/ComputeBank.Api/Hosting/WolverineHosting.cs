@@ -97,6 +97,9 @@ public static class WolverineHosting
 /// <see cref="SchemaMigration"/> starts them after the schema and stops them at shutdown.</summary>
 public sealed class DatabaseDependentServices(IReadOnlyList<IHostedService> services)
 {
+    /// <summary>The services, in start order.</summary>
+    public IReadOnlyList<IHostedService> Services => services;
+
     private readonly SemaphoreSlim _gate = new(1, 1);
     private bool _started;
 

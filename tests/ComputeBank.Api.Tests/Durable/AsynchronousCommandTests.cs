@@ -187,7 +187,7 @@ public sealed class AsynchronousCommandTests : IClassFixture<DurableApiFactory>
         var (provider, consumer) = (Id("prov"), Id("cons"));
         await _client.FundAsync(provider, consumer, "10");
         var holdId = Id("hold");
-        var expiresAt = DateTimeOffset.UtcNow.AddSeconds(1);
+        var expiresAt = DateTimeOffset.UtcNow.AddSeconds(3);
         (await PlaceHoldAsync(holdId, consumer, provider, expiresAt)).ShouldBe(HttpStatusCode.Created);
         // Held back as a node that is slow to poll would hold it: the scheduled message is moved an hour on.
         var expiry = ScheduledMessages.IdFor("expire:" + holdId);

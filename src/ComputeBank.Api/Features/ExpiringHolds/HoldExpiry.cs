@@ -1,10 +1,10 @@
 using System.Security.Cryptography;
 using System.Text;
+using ComputeBank.Api.Hosting;
 using ComputeBank.Api.Http;
 using ComputeBank.Domain;
 using ComputeBank.Domain.Holds;
 using ComputeBank.Messaging;
-using ComputeBank.Api.Hosting;
 using Npgsql;
 using Wolverine;
 using Wolverine.ErrorHandling;

@@ -1,8 +1,8 @@
 using System.Text.Json.Nodes;
 using ComputeBank.Api.Contracts;
-using ComputeBank.Api.Http;
 using ComputeBank.Api.Features.ExpiringHolds;
 using ComputeBank.Api.Hosting;
+using ComputeBank.Api.Http;
 using ComputeBank.Messaging.Durable;
 
 namespace ComputeBank.Api.Features.GettingOperations;
