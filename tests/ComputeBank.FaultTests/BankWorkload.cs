@@ -130,9 +130,12 @@ public sealed class BankWorkload(IReadOnlyList<ServiceNode> nodes, int accounts,
         }
     }
 
-    private async Task BatchAsync(IEnumerable<object> commands, CancellationToken cancellationToken)
+    private Task BatchAsync(IEnumerable<object> commands, CancellationToken cancellationToken) => SetUpBatchAsync(_http, nodes[0], commands, cancellationToken);
+
+    /// <summary>An atomic batch of set-up commands on <paramref name="node"/>; throws unless every command succeeded.</summary>
+    public static async Task SetUpBatchAsync(HttpClient http, ServiceNode node, IEnumerable<object> commands, CancellationToken cancellationToken)
     {
-        using var response = await _http.PostAsJsonAsync(new Uri(nodes[0].BaseAddress, "/api/v1/commands/batch"), new { atomic = true, commands = commands.ToArray() }, cancellationToken);
+        using var response = await http.PostAsJsonAsync(new Uri(node.BaseAddress, "/api/v1/commands/batch"), new { atomic = true, commands = commands.ToArray() }, cancellationToken);
         var body = await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken);
         if (response.StatusCode != HttpStatusCode.OK || (int?)body?["failed"] != 0)
         {
@@ -140,5 +143,6 @@ public sealed class BankWorkload(IReadOnlyList<ServiceNode> nodes, int accounts,
         }
     }
 
-    private static object Command(string type, object body) => new { type, body };
+    /// <summary>One command of a batch: <c>{type, body}</c>.</summary>
+    public static object Command(string type, object body) => new { type, body };
 }

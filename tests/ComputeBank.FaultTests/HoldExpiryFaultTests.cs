@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Npgsql;
@@ -127,15 +126,8 @@ public sealed class HoldExpiryFaultTests
         return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
     }
 
-    private static async Task BatchAsync(HttpClient http, ServiceNode node, object[] commands)
-    {
-        using var response = await http.PostAsJsonAsync(new Uri(node.BaseAddress, "/api/v1/commands/batch"), new { atomic = true, commands });
-        var body = await response.Content.ReadFromJsonAsync<JsonObject>();
-        if (response.StatusCode != HttpStatusCode.OK || (int?)body?["failed"] != 0)
-        {
-            throw new InvalidOperationException($"Set-up batch failed: {body}");
-        }
-    }
+    private static Task BatchAsync(HttpClient http, ServiceNode node, object[] commands) =>
+        BankWorkload.SetUpBatchAsync(http, node, commands, CancellationToken.None);
 
-    private static object Command(string type, object body) => new { type, body };
+    private static object Command(string type, object body) => BankWorkload.Command(type, body);
 }
