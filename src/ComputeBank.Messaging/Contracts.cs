@@ -22,14 +22,13 @@ public sealed record CommandEnvelope(string OperationId, string CommandType, str
     /// <summary>Causation id written to the events' metadata (the span or message that caused the command).</summary>
     public string? CausationId { get; init; }
 
-    /// <summary>The durable-queue row this command was claimed from, when it came from the queue: its final outcome
-    /// (a success or a business refusal) is recorded on that row in the same transaction as the command's events.</summary>
-    public QueueLease? Queued { get; init; }
+    /// <summary>Set when the command runs from the durable queue: its final outcome (a success or a business refusal)
+    /// is recorded on its queue row in the same transaction as its events.</summary>
+    public QueuedRun? Queued { get; init; }
 }
 
-/// <summary>A claimed durable-queue row: its id and the lease under which the claiming worker holds it. An outcome is
-/// recorded only while the lease is still that worker's.</summary>
-public sealed record QueueLease(long QueueId, Guid LeaseToken);
+/// <summary>A run of a queued command: its attempt number (1 for the first), recorded with the outcome.</summary>
+public sealed record QueuedRun(int Attempt);
 
 /// <summary>A decision about one command, made by its handler from the states of the streams it touches.</summary>
 public abstract record HandlerDecision;

@@ -13,32 +13,35 @@ using ComputeBank.Messaging.Outbox;
 namespace ComputeBank.Api.Features;
 
 /// <summary>
-/// Composition of durable messaging: the queue and its worker (asynchronous commands, scheduled hold expiry, retries and
-/// dead letters), the outbox and its webhook relay, and their endpoints. Settings: <c>ComputeBank:Durable</c>
-/// (<see cref="DurableOptions"/>) and <c>ComputeBank:Webhooks</c> (<see cref="WebhookOptions"/>).
+/// Composition of durable messaging: the command queue run by Wolverine (asynchronous commands, retries and dead
+/// letters), hold expiry as Wolverine scheduled messages, the outbox and its webhook relay, and their endpoints.
+/// Settings: <c>ComputeBank:Durable</c> (<see cref="DurableOptions"/>) and <c>ComputeBank:Webhooks</c>
+/// (<see cref="WebhookOptions"/>).
 /// </summary>
 public static class DurableMessagingFeatures
 {
+    public const string Section = "ComputeBank:Durable";
+
     public static IServiceCollection AddDurableMessaging(this IServiceCollection services, IConfiguration configuration, string schema)
     {
-        services.AddSingleton(configuration.GetSection("ComputeBank:Durable").Get<DurableOptions>() ?? new DurableOptions());
+        services.AddSingleton(configuration.GetSection(Section).Get<DurableOptions>() ?? new DurableOptions());
         services.AddSingleton(configuration.GetSection("ComputeBank:Webhooks").Get<WebhookOptions>() ?? new WebhookOptions());
         services.AddSingleton(sp => new DurableQueue(sp.GetRequiredService<MartenEventStore>().DataSource, schema));
         services.AddSingleton(sp => new OutboxStore(sp.GetRequiredService<MartenEventStore>().DataSource, schema));
         services.AddSingleton(sp => new MessagingBacklogReader(sp.GetRequiredService<MartenEventStore>().DataSource, schema));
-        services.AddSingleton(sp => new ScheduledMessages(sp.GetRequiredService<Wolverine.Runtime.IWolverineRuntime>()));
+        services.AddSingleton(sp => new ScheduledMessages(
+            sp.GetRequiredService<Wolverine.Runtime.IWolverineRuntime>(), sp.GetRequiredService<DatabaseDependentServices>()));
         services.AddSingleton<IStateProjection>(sp => new HoldExpiryScheduling(sp.GetRequiredService<ScheduledMessages>()));
         services.AddSingleton<IInlineProjection>(sp => new IntegrationEventsProjection(new OutboxWriter(schema), sp.GetRequiredService<WebhookOptions>()));
-        services.AddSingleton<IQueuedCommandTranslator>(sp =>
-            new QueuedCommandTranslator(sp.GetRequiredService<LedgerCatalogue>(), sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(sp => new DurableWorker(
-            sp.GetRequiredService<DurableQueue>(), sp.GetRequiredService<CommandBus>(), sp.GetRequiredService<IQueuedCommandTranslator>(),
-            sp.GetRequiredService<MartenEventStore>().DataSource, sp.GetRequiredService<DurableOptions>(), sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<DurableWorker>>()));
+        services.AddSingleton(sp => new QueuedCommandTranslator(sp.GetRequiredService<LedgerCatalogue>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new CommandQueue(
+            sp.GetRequiredService<DurableQueue>(), sp.GetRequiredService<ScheduledMessages>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new OutboxRelay(
             sp.GetRequiredService<OutboxStore>(), sp.GetRequiredService<MartenEventStore>().DataSource, sp.GetRequiredService<WebhookOptions>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<OutboxRelay>>()));
-        services.AddHostedService(sp => sp.GetRequiredService<DurableWorker>());
+        services.AddHostedService(sp => new FinishedCommandsPurge(
+            sp.GetRequiredService<DurableQueue>(), sp.GetRequiredService<DurableOptions>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<FinishedCommandsPurge>>()));
         services.AddHostedService(sp => sp.GetRequiredService<OutboxRelay>());
         return services;
     }

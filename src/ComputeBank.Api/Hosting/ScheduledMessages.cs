@@ -11,13 +11,14 @@ using Wolverine.Transports;
 namespace ComputeBank.Api.Hosting;
 
 /// <summary>
-/// Wolverine scheduled messages written inside a group commit's transaction. The envelope is routed and serialised by
-/// Wolverine and stored by Wolverine's own insert (status <c>Scheduled</c>, owned by any node) as one more statement of
-/// the commit's batch, so it exists exactly when the events that call for it do. Any node's durability agent runs it
-/// once it is due. Its id is derived from a key of ours (the operation id it will run as), so the same commit never
-/// schedules it twice and a later commit can drop it before it runs.
+/// Wolverine messages written inside a transaction of ours. Each envelope is routed and serialised by Wolverine and
+/// stored by Wolverine's own insert as one more statement of our batch, so it exists exactly when the rows that call
+/// for it do. A scheduled message (a hold's expiry, in the group commit) is owned by any node, whose durability agent
+/// runs it once due; its id is derived from a key of ours, so the same commit never schedules it twice and a later
+/// commit can drop it before it runs. A queued command is owned by this node and handed to its local queue after the
+/// commit, as Wolverine's outbox does.
 /// </summary>
-public sealed class ScheduledMessages(IWolverineRuntime runtime)
+public sealed class ScheduledMessages(IWolverineRuntime runtime, DatabaseDependentServices wolverine)
 {
     private IMessageDatabase Database => runtime.Storage as IMessageDatabase
         ?? throw new InvalidOperationException($"Wolverine's message store is {runtime.Storage.GetType().Name}, not a PostgreSQL message database.");
@@ -38,16 +39,53 @@ public sealed class ScheduledMessages(IWolverineRuntime runtime)
     /// polls, when that has passed), under the id <see cref="IdFor"/>(<paramref name="key"/>).</summary>
     public NpgsqlBatchCommand ScheduleStatement(string key, object message, DateTimeOffset at)
     {
-        var envelope = runtime.RoutingFor(message.GetType()).RouteForSend(message, new DeliveryOptions { ScheduledTime = at }).Single();
+        var envelope = Route(message, new DeliveryOptions { ScheduledTime = at });
+        envelope.Id = IdFor(key);
+        envelope.ScheduledTime = at;
+        envelope.Status = EnvelopeStatus.Scheduled;
+        envelope.OwnerId = TransportConstants.AnyNode;
+        return Statement(envelope);
+    }
+
+    /// <summary>A statement that stores <paramref name="message"/> under <paramref name="id"/> to run now, owned by
+    /// this node, and the envelope to <see cref="HandOverAsync"/> once the transaction has committed. A node that dies
+    /// before that leaves it to the node that takes over its messages.</summary>
+    public (NpgsqlBatchCommand Statement, Envelope Envelope) QueueStatement(Guid id, object message)
+    {
+        var envelope = Route(message, new DeliveryOptions());
+        envelope.Id = id;
+        envelope.Status = EnvelopeStatus.Incoming;
+        envelope.OwnerId = wolverine.Started ? runtime.DurabilitySettings.AssignedNodeNumber : TransportConstants.AnyNode;
+        return (Statement(envelope), envelope);
+    }
+
+    /// <summary>Hands committed envelopes of <see cref="QueueStatement"/> to their local queue on this node (what
+    /// Wolverine's outbox does after its commit). Envelopes stored for any node (Wolverine not started here yet) wait
+    /// for a node's recovery instead.</summary>
+    public async Task HandOverAsync(IEnumerable<Envelope> envelopes)
+    {
+        foreach (var envelope in envelopes)
+        {
+            if (envelope.OwnerId != TransportConstants.AnyNode)
+            {
+                await runtime.Endpoints.GetOrBuildSendingAgent(envelope.Destination!).EnqueueOutgoingAsync(envelope);
+            }
+        }
+    }
+
+    private Envelope Route(object message, DeliveryOptions options)
+    {
+        var envelope = runtime.RoutingFor(message.GetType()).RouteForSend(message, options).Single();
         if (envelope.Destination is not { } destination || destination.Scheme != TransportConstants.Local || !runtime.Endpoints.GetOrBuildSendingAgent(destination).IsDurable)
         {
             throw new InvalidOperationException($"{message.GetType().Name} must be routed to a durable local queue, not {envelope.Destination}.");
         }
 
-        envelope.Id = IdFor(key);
-        envelope.ScheduledTime = at;
-        envelope.Status = EnvelopeStatus.Scheduled;
-        envelope.OwnerId = TransportConstants.AnyNode;
+        return envelope;
+    }
+
+    private NpgsqlBatchCommand Statement(Envelope envelope)
+    {
         var builder = Database.ToCommandBuilder();
         DatabasePersistence.BuildIncomingStorageCommand(Database, builder, envelope);
         using var compiled = builder.Compile();

@@ -1,4 +1,7 @@
+using ComputeBank.Api.Features;
 using ComputeBank.Api.Features.ExpiringHolds;
+using ComputeBank.Api.Features.SubmittingAsynchronously;
+using ComputeBank.Messaging.Durable;
 using JasperFx;
 using JasperFx.CodeGeneration;
 using Wolverine;
@@ -41,13 +44,14 @@ public static class WolverineHosting
     public static WebApplicationBuilder AddComputeBankWolverine(this WebApplicationBuilder builder, string connectionString)
     {
         var settings = builder.Configuration.GetSection(WolverineSettings.Section).Get<WolverineSettings>() ?? new WolverineSettings();
+        var durable = builder.Configuration.GetSection(DurableMessagingFeatures.Section).Get<DurableOptions>() ?? new DurableOptions();
         builder.Services.AddSingleton(settings);
         var others = builder.Services.Where(d => d.ServiceType == typeof(IHostedService)).ToHashSet();
         builder.Services.AddWolverine(options =>
         {
             options.ServiceName = "ComputeBank";
             options.ApplicationAssembly = typeof(WolverineHosting).Assembly;
-            options.Discovery.DisableConventionalDiscovery().IncludeType(typeof(HoldExpiryHandler));
+            options.Discovery.DisableConventionalDiscovery().IncludeType(typeof(HoldExpiryHandler)).IncludeType(typeof(QueuedCommandHandler));
             options.PersistMessagesWithPostgresql(connectionString, settings.Schema);
             // Created by SchemaMigration with the ledger's schema, which retries while the database is out of reach.
             options.AutoBuildMessageStorageOnStartup = AutoCreate.None;
@@ -55,6 +59,7 @@ public static class WolverineHosting
             options.Durability.HealthCheckPollingTime = settings.HealthCheckPollingTime;
             options.Durability.StaleNodeTimeout = settings.StaleNodeTimeout;
             HoldExpiryHandler.Route(options);
+            QueuedCommandHandler.Route(options, durable);
             // Handler code is generated ahead (src/ComputeBank.Api/Internal/Generated) and compiled into this assembly: no
             // Roslyn compile on a node's first message (measured in docs/development.md, which says how to regenerate it).
             options.CodeGeneration.TypeLoadMode = settings.CodeGeneration;
@@ -101,7 +106,10 @@ public sealed class DatabaseDependentServices(IReadOnlyList<IHostedService> serv
     public IReadOnlyList<IHostedService> Services => services;
 
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private bool _started;
+    private volatile bool _started;
+
+    /// <summary>Whether they have started (Wolverine has its node number and takes messages).</summary>
+    public bool Started => _started;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {

@@ -6,46 +6,41 @@ using NpgsqlTypes;
 namespace ComputeBank.Messaging.Durable;
 
 /// <summary>
-/// The durable command queue in PostgreSQL (<c>command_queue</c>, <c>dead_letters</c>): submitting, scheduling inside
-/// a command's transaction, claiming due commands with <c>FOR UPDATE SKIP LOCKED</c> under a lease, recording outcomes,
-/// and the dead-letter operations. A claim moves <c>available_at</c> to the end of the lease, so a command whose node
-/// died becomes due again by itself when the lease runs out (the recovery sweep is the dequeue's own predicate).
+/// The record of asynchronous commands in PostgreSQL (<c>command_queue</c>, <c>dead_letters</c>). A row keeps one
+/// operation: its id (taken once), fingerprint, body, and outcome for GET /operations. Running it is a message broker's
+/// job: whoever queues a row also writes the message that runs it, in the same transaction, through the
+/// <c>enrol</c> statements it passes in (a Wolverine envelope named by the row's <c>envelope_id</c>). What the runs
+/// decide is recorded here: by the bus in the commit that decided the command, or by the runner for a refusal, a failed
+/// attempt and a dead letter.
 /// </summary>
 public sealed class DurableQueue(NpgsqlDataSource dataSource, string schema)
 {
     private readonly string _submit =
         $"WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::timestamptz[]) " +
         "WITH ORDINALITY AS t(operation_id, command_type, fingerprint, body, user_id, available_at, ord)), " +
-        $"inserted AS (INSERT INTO {schema}.command_queue (operation_id, command_type, fingerprint, body, user_id, available_at) " +
-        "SELECT operation_id, command_type, fingerprint, body, user_id, available_at FROM input ORDER BY ord " +
-        "ON CONFLICT (operation_id) DO NOTHING RETURNING operation_id) " +
-        $"SELECT i.operation_id, ins.operation_id IS NOT NULL, q.fingerprint FROM input i " +
+        $"inserted AS (INSERT INTO {schema}.command_queue (operation_id, command_type, fingerprint, body, user_id, available_at, envelope_id) " +
+        "SELECT operation_id, command_type, fingerprint, body, user_id, available_at, gen_random_uuid() FROM input ORDER BY ord " +
+        "ON CONFLICT (operation_id) DO NOTHING RETURNING operation_id, envelope_id) " +
+        "SELECT i.operation_id, ins.envelope_id, q.fingerprint FROM input i " +
         $"LEFT JOIN inserted ins ON ins.operation_id = i.operation_id LEFT JOIN {schema}.command_queue q ON q.operation_id = i.operation_id ORDER BY i.ord";
 
-    private readonly string _schedule =
-        $"INSERT INTO {schema}.command_queue (operation_id, command_type, fingerprint, body, user_id, available_at) " +
-        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::timestamptz[]) ON CONFLICT (operation_id) DO NOTHING";
+    private readonly string _adopt =
+        $"UPDATE {schema}.command_queue q SET envelope_id = gen_random_uuid() " +
+        $"FROM (SELECT id FROM {schema}.command_queue WHERE status = 'pending' AND envelope_id IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) picked " +
+        "WHERE q.id = picked.id RETURNING q.envelope_id, q.operation_id, q.command_type, q.fingerprint, q.body::text, q.user_id";
 
-    private readonly string _cancel =
-        $"DELETE FROM {schema}.command_queue WHERE operation_id = ANY($1) AND status = 'pending' AND lease_token IS NULL";
+    private readonly string _attempted =
+        $"UPDATE {schema}.command_queue SET attempts = $2, last_error = $3 WHERE operation_id = $1 AND status = 'pending'";
 
-    private readonly string _claim =
-        $"UPDATE {schema}.command_queue q SET attempts = q.attempts + 1, available_at = $2, locked_until = $2, owner = $3, lease_token = $4 " +
-        $"FROM (SELECT id FROM {schema}.command_queue WHERE status = 'pending' AND available_at <= $1 " +
-        "ORDER BY available_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) picked WHERE q.id = picked.id " +
-        "RETURNING q.id, q.operation_id, q.command_type, q.fingerprint, q.body::text, q.user_id, q.attempts";
+    private readonly string _refused =
+        $"UPDATE {schema}.command_queue SET status = 'failed', attempts = $2, http_status = $3, response = $4, last_error = NULL, finished_at = now() " +
+        "WHERE operation_id = $1 AND status = 'pending'";
 
-    private readonly string _complete =
-        "WITH c AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::json[], $5::text[], $6::timestamptz[]) " +
-        "AS t(id, status, http_status, response, error, retry_at)), " +
-        $"updated AS (UPDATE {schema}.command_queue q SET status = c.status, http_status = c.http_status, response = c.response, " +
-        "last_error = c.error, available_at = coalesce(c.retry_at, q.available_at), locked_until = NULL, owner = NULL, lease_token = NULL, " +
-        "finished_at = CASE WHEN c.status = 'pending' THEN NULL ELSE $8 END " +
-        "FROM c WHERE q.id = c.id AND q.lease_token = $7 " +
-        "RETURNING q.operation_id, q.command_type, q.body, q.attempts, q.status, c.error, c.response), " +
-        $"dead AS (INSERT INTO {schema}.dead_letters (operation_id, command_type, body, attempts, error, problem, failed_at) " +
-        "SELECT operation_id, command_type, body, attempts, coalesce(error, 'unknown error'), response, $8 FROM updated WHERE status = 'dead' RETURNING 1) " +
-        "SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM dead)";
+    private readonly string _deadLetter =
+        $"WITH updated AS (UPDATE {schema}.command_queue SET status = 'dead', attempts = $2, http_status = $3, response = $4, last_error = $5, " +
+        "finished_at = now() WHERE operation_id = $1 AND status = 'pending' RETURNING operation_id, command_type, body) " +
+        $"INSERT INTO {schema}.dead_letters (operation_id, command_type, body, attempts, error, problem) " +
+        "SELECT operation_id, command_type, body, $2, $5, $4 FROM updated RETURNING id";
 
     private readonly string _find =
         "SELECT q.status, q.command_type, q.http_status, q.response::text, q.attempts, q.submitted_at, q.finished_at, q.last_error, " +
@@ -54,32 +49,29 @@ public sealed class DurableQueue(NpgsqlDataSource dataSource, string schema)
         $"FROM (SELECT 1) AS one LEFT JOIN {schema}.command_queue q ON q.operation_id = $1 " +
         $"LEFT JOIN {schema}.operations o ON o.operation_id = $1";
 
-    private readonly string _nextDue = $"SELECT min(available_at) FROM {schema}.command_queue WHERE status = 'pending'";
-
     private readonly string _listDead =
         "SELECT id, operation_id, command_type, body::text, attempts, error, problem::text, failed_at, replayed_at " +
         $"FROM {schema}.dead_letters WHERE id > $1 AND ($3 OR replayed_at IS NULL) ORDER BY id LIMIT $2";
 
     private readonly string _replay =
         $"WITH letter AS (UPDATE {schema}.dead_letters SET replayed_at = $2 WHERE id = $1 AND replayed_at IS NULL RETURNING operation_id, command_type, body) " +
-        $"INSERT INTO {schema}.command_queue AS q (operation_id, command_type, fingerprint, body, available_at) " +
-        "SELECT operation_id, command_type, '', body, $2 FROM letter " +
-        "ON CONFLICT (operation_id) DO UPDATE SET status = 'pending', attempts = 0, available_at = $2, locked_until = NULL, owner = NULL, " +
-        "lease_token = NULL, http_status = NULL, response = NULL, finished_at = NULL, last_error = 'replayed from dead letter ' || $1 " +
-        "RETURNING q.operation_id";
+        $"INSERT INTO {schema}.command_queue AS q (operation_id, command_type, fingerprint, body, available_at, envelope_id) " +
+        "SELECT operation_id, command_type, '', body, $2, gen_random_uuid() FROM letter " +
+        "ON CONFLICT (operation_id) DO UPDATE SET status = 'pending', attempts = 0, available_at = $2, envelope_id = excluded.envelope_id, " +
+        "http_status = NULL, response = NULL, finished_at = NULL, last_error = 'replayed from dead letter ' || $1 " +
+        "RETURNING q.envelope_id, q.operation_id, q.command_type, q.fingerprint, q.body::text, q.user_id";
 
     private readonly string _letterExists = $"SELECT replayed_at IS NOT NULL FROM {schema}.dead_letters WHERE id = $1";
 
     private readonly string _purge =
         $"DELETE FROM {schema}.command_queue WHERE status IN ('succeeded', 'failed') AND finished_at < $1";
 
-    private readonly string _notify = "SELECT pg_notify($1, '')";
-
-    /// <summary>The LISTEN/NOTIFY channel workers wait on.</summary>
-    public string Channel { get; } = schema + "_command_queue";
-
-    /// <summary>Stores submissions (one round-trip, one transaction) and wakes idle workers. Answers per submission, in order.</summary>
-    public async Task<IReadOnlyList<SubmissionOutcome>> SubmitAsync(IReadOnlyList<QueueSubmission> submissions, CancellationToken cancellationToken)
+    /// <summary>Stores submissions and, for those newly queued, the statements <paramref name="enrol"/> gives (the
+    /// messages that run them), in one transaction. Answers per submission, in order, and the commands it queued.</summary>
+    /// <exception cref="ReplicationUnconfirmedException">The transaction committed on the primary alone: the messages
+    /// <paramref name="enrol"/> gave exist there and should run anyway.</exception>
+    public async Task<(IReadOnlyList<SubmissionOutcome> Outcomes, IReadOnlyList<QueuedCommand> Queued)> SubmitAsync(
+        IReadOnlyList<QueueSubmission> submissions, Enrolment enrol, CancellationToken cancellationToken)
     {
         // The same operation id twice in one call: the first is stored; the others answer as its repeats.
         var first = new Dictionary<string, QueueSubmission>(StringComparer.Ordinal);
@@ -89,113 +81,106 @@ public sealed class DurableQueue(NpgsqlDataSource dataSource, string schema)
         }
 
         var unique = first.Values.ToList();
-        var stored = new Dictionary<string, (bool Queued, string? Fingerprint)>(StringComparer.Ordinal);
+        var stored = new Dictionary<string, (Guid? Envelope, string? Fingerprint)>(StringComparer.Ordinal);
+        var queued = new List<QueuedCommand>();
         if (unique.Count > 0)
         {
-            // One implicit transaction. A 202 is an acknowledgement too: the batch writes WAL even when every id was
-            // queued already, so its commit waits for the synchronous standby, and a cancelled wait is not answered 202.
-            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-            await using var batch = new NpgsqlBatch(connection);
             var insert = new NpgsqlBatchCommand(_submit);
             AddRows(insert, unique);
-            batch.BatchCommands.Add(insert);
-            batch.BatchCommands.Add(Notify(Channel));
-            batch.BatchCommands.Add(new NpgsqlBatchCommand(SynchronousReplication.WaitForStandbyStatement));
-            await SynchronousReplication.ConfirmedAsync(connection, async () =>
+            queued = await EnrolAsync(insert, reader =>
             {
-                await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    stored[reader.GetString(0)] = (reader.GetBoolean(1), reader.IsDBNull(2) ? null : reader.GetString(2));
-                }
-            });
+                var operationId = reader.GetString(0);
+                var envelope = reader.IsDBNull(1) ? (Guid?)null : reader.GetGuid(1);
+                stored[operationId] = (envelope, reader.IsDBNull(2) ? null : reader.GetString(2));
+                var submission = first[operationId];
+                return envelope is { } id
+                    ? new QueuedCommand(id, operationId, submission.CommandType, submission.Fingerprint, submission.Body, submission.UserId)
+                    : null;
+            }, enrol, cancellationToken);
         }
 
         var outcomes = new List<SubmissionOutcome>(submissions.Count);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var submission in submissions)
         {
-            var (queued, fingerprint) = stored[submission.OperationId];
-            if (!seen.Add(submission.OperationId))
+            var (envelope, fingerprint) = stored[submission.OperationId];
+            var isNew = envelope is not null && seen.Add(submission.OperationId);
+            if (!isNew && envelope is not null)
             {
                 fingerprint = first[submission.OperationId].Fingerprint;
-                queued = false;
             }
 
-            // No fingerprint to compare: stored by another call at the same moment, or by a replay or the scheduler.
-            outcomes.Add(queued ? SubmissionOutcome.Queued
+            // No fingerprint to compare: stored by another call at the same moment, or by a replay.
+            outcomes.Add(isNew ? SubmissionOutcome.Queued
                 : string.IsNullOrEmpty(fingerprint) || string.Equals(fingerprint, submission.Fingerprint, StringComparison.Ordinal) ? SubmissionOutcome.AlreadyQueued
                 : SubmissionOutcome.Conflict);
         }
 
-        return outcomes;
+        return (outcomes, queued);
     }
 
-    /// <summary>A statement that queues commands inside another transaction (a scheduled message written with the events
-    /// that call for it). An operation id already queued is left as it is.</summary>
-    public NpgsqlBatchCommand ScheduleStatement(IReadOnlyList<QueueSubmission> submissions)
+    /// <summary>Gives pending rows that have no message yet (queued by an earlier version, which ran its own worker) a
+    /// message through <paramref name="enrol"/>, up to <paramref name="limit"/> per call; rows another node is adopting
+    /// at the same moment are skipped. Returns the commands adopted.</summary>
+    public async Task<IReadOnlyList<QueuedCommand>> AdoptAsync(int limit, Enrolment enrol, CancellationToken cancellationToken)
     {
-        var command = new NpgsqlBatchCommand(_schedule);
-        AddRows(command, submissions);
-        return command;
+        var adopt = new NpgsqlBatchCommand(_adopt);
+        adopt.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        return await EnrolAsync(adopt, Read, enrol, cancellationToken);
     }
 
-    /// <summary>A statement that drops scheduled commands that have not started (the hold they would expire was captured).</summary>
-    public NpgsqlBatchCommand CancelStatement(IReadOnlyList<string> operationIds)
+    /// <summary>Puts a dead letter's command back on the queue with fresh attempts and a new message (one transaction).</summary>
+    public async Task<(ReplayOutcome Outcome, QueuedCommand? Command)> ReplayAsync(
+        long deadLetterId, DateTimeOffset now, Enrolment enrol, CancellationToken cancellationToken)
     {
-        var command = new NpgsqlBatchCommand(_cancel);
-        command.Parameters.Add(Array(operationIds, NpgsqlDbType.Text));
-        return command;
-    }
-
-    /// <summary>A statement that wakes idle workers when its transaction commits.</summary>
-    public NpgsqlBatchCommand NotifyStatement() => Notify(Channel);
-
-    /// <summary>Claims up to <paramref name="limit"/> due commands for <paramref name="owner"/> until now + <paramref name="lease"/>.</summary>
-    public async Task<IReadOnlyList<QueuedCommand>> ClaimAsync(string owner, int limit, TimeSpan lease, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var token = Guid.NewGuid();
-        await using var command = dataSource.CreateCommand(_claim);
-        command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = now.UtcDateTime });
-        command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = (now + lease).UtcDateTime });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = owner });
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = token });
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
-        var claimed = new List<QueuedCommand>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        var replay = new NpgsqlBatchCommand(_replay);
+        replay.Parameters.Add(new NpgsqlParameter<long> { TypedValue = deadLetterId });
+        replay.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = now.UtcDateTime });
+        var replayed = await EnrolAsync(replay, Read, enrol, cancellationToken);
+        if (replayed.Count > 0)
         {
-            claimed.Add(new QueuedCommand(
-                reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                (JsonObject)JsonNode.Parse(reader.GetString(4))!, reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetInt32(6), token));
+            return (ReplayOutcome.Replayed, replayed[0]);
         }
 
-        claimed.Sort((a, b) => a.Id.CompareTo(b.Id));
-        return claimed;
+        await using var exists = dataSource.CreateCommand(_letterExists);
+        exists.Parameters.Add(new NpgsqlParameter<long> { TypedValue = deadLetterId });
+        return await exists.ExecuteScalarAsync(cancellationToken) is true ? (ReplayOutcome.AlreadyReplayed, null) : (ReplayOutcome.NotFound, null);
     }
 
-    /// <summary>Records outcomes of claimed commands (only while the claim's lease is still theirs); dead ones are also
-    /// copied to the dead letters. Returns how many rows were updated and how many went to the dead letters.</summary>
-    public async Task<(long Updated, long DeadLettered)> CompleteAsync(
-        Guid leaseToken, IReadOnlyList<QueueCompletion> completions, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>Records a failed attempt of a command that will be tried again.</summary>
+    public async Task RecordAttemptAsync(string operationId, int attempts, string error, CancellationToken cancellationToken)
     {
-        if (completions.Count == 0)
-        {
-            return (0, 0);
-        }
+        await using var command = dataSource.CreateCommand(_attempted);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = operationId });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = attempts });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = error });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
 
-        await using var command = dataSource.CreateCommand(_complete);
-        command.Parameters.Add(new NpgsqlParameter { Value = completions.Select(c => c.Id).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-        command.Parameters.Add(Array(completions.Select(c => c.Status), NpgsqlDbType.Text));
-        command.Parameters.Add(new NpgsqlParameter { Value = completions.Select(c => c.HttpStatus).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
-        command.Parameters.Add(new NpgsqlParameter { Value = completions.Select(c => c.Response?.ToJsonString()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Json });
-        command.Parameters.Add(new NpgsqlParameter { Value = completions.Select(c => c.Error).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = completions.Select(c => c.RetryAt?.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = leaseToken });
-        command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = now.UtcDateTime });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        return (reader.GetInt64(0), reader.GetInt64(1));
+    /// <summary>Records the final answer of a command that never reached the bus (its queued body no longer reads as a
+    /// valid command); answers the bus gave are recorded in the bus's commit.</summary>
+    public async Task RecordRefusalAsync(string operationId, int attempts, CommandReply reply, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(_refused);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = operationId });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = attempts });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = reply.Status });
+        command.Parameters.Add(new NpgsqlParameter { Value = reply.JsonText, NpgsqlDbType = NpgsqlDbType.Json });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Ends a command that failed more often than the error policy allows: its row becomes <c>dead</c> and a
+    /// dead letter keeps it for an operator (one statement). Returns the dead letter's id, or null when the row was not
+    /// pending any more (another run finished it).</summary>
+    public async Task<long?> DeadLetterAsync(string operationId, int attempts, CommandReply reply, string error, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(_deadLetter);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = operationId });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = attempts });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = reply.Status });
+        command.Parameters.Add(new NpgsqlParameter { Value = reply.JsonText, NpgsqlDbType = NpgsqlDbType.Json });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = error });
+        return await command.ExecuteScalarAsync(cancellationToken) as long?;
     }
 
     /// <summary>Where an operation stands: from its queue row, else from the operation log; null when neither knows it.</summary>
@@ -212,7 +197,8 @@ public sealed class DurableQueue(NpgsqlDataSource dataSource, string schema)
             var response = reader.IsDBNull(3) ? null : (JsonObject?)JsonNode.Parse(reader.GetString(3));
             if (queued == "pending" && !reader.IsDBNull(9))
             {
-                // Committed by the bus under a lease that had run out (its row was not updated): the log knows.
+                // Decided by a commit that did not carry the row's update (the synchronous path, or an earlier run of
+                // a replayed letter): the log knows.
                 httpStatus = reader.GetInt32(9);
                 response = (JsonObject)JsonNode.Parse(reader.GetString(10))!;
                 queued = httpStatus is >= 200 and < 300 ? "succeeded" : "failed";
@@ -241,14 +227,6 @@ public sealed class DurableQueue(NpgsqlDataSource dataSource, string schema)
         return null;
     }
 
-    /// <summary>The earliest time a pending command becomes due (null when the queue has none).</summary>
-    public async Task<DateTimeOffset?> NextDueAsync(CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand(_nextDue);
-        var value = await command.ExecuteScalarAsync(cancellationToken);
-        return value is DateTime due ? new DateTimeOffset(DateTime.SpecifyKind(due, DateTimeKind.Utc)) : null;
-    }
-
     /// <summary>A page of dead letters after <paramref name="afterId"/>, oldest first; replayed ones only when asked.</summary>
     public async Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(long afterId, int limit, bool includeReplayed, CancellationToken cancellationToken)
     {
@@ -269,34 +247,6 @@ public sealed class DurableQueue(NpgsqlDataSource dataSource, string schema)
         return letters;
     }
 
-    /// <summary>Puts a dead letter's command back on the queue with fresh attempts (one transaction), and wakes a worker.</summary>
-    public async Task<(ReplayOutcome Outcome, string? OperationId)> ReplayAsync(long deadLetterId, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        await using var batch = dataSource.CreateBatch();
-        var replay = new NpgsqlBatchCommand(_replay);
-        replay.Parameters.Add(new NpgsqlParameter<long> { TypedValue = deadLetterId });
-        replay.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = now.UtcDateTime });
-        batch.BatchCommands.Add(replay);
-        batch.BatchCommands.Add(Notify(Channel));
-        string? operationId = null;
-        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
-        {
-            if (await reader.ReadAsync(cancellationToken))
-            {
-                operationId = reader.GetString(0);
-            }
-        }
-
-        if (operationId is not null)
-        {
-            return (ReplayOutcome.Replayed, operationId);
-        }
-
-        await using var exists = dataSource.CreateCommand(_letterExists);
-        exists.Parameters.Add(new NpgsqlParameter<long> { TypedValue = deadLetterId });
-        return await exists.ExecuteScalarAsync(cancellationToken) is true ? (ReplayOutcome.AlreadyReplayed, null) : (ReplayOutcome.NotFound, null);
-    }
-
     /// <summary>Deletes finished commands older than <paramref name="before"/>; the operation log still answers for them.</summary>
     public async Task<int> PurgeFinishedAsync(DateTimeOffset before, CancellationToken cancellationToken)
     {
@@ -305,12 +255,50 @@ public sealed class DurableQueue(NpgsqlDataSource dataSource, string schema)
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private NpgsqlBatchCommand Notify(string channel)
+    /// <summary>Runs <paramref name="statement"/>, then the messages <paramref name="enrol"/> gives for the commands it
+    /// returned, in one transaction whose COMMIT waits for the synchronous standby (a 202 is an acknowledgement too: the
+    /// transaction writes WAL even when it queued nothing new).</summary>
+    private async Task<List<QueuedCommand>> EnrolAsync(
+        NpgsqlBatchCommand statement, Func<NpgsqlDataReader, QueuedCommand?> read, Enrolment enrol, CancellationToken cancellationToken)
     {
-        var command = new NpgsqlBatchCommand(_notify);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = channel });
-        return command;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var queued = new List<QueuedCommand>();
+        await SynchronousReplication.ConfirmedAsync(connection, async () =>
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await using (var first = new NpgsqlBatch(connection, transaction))
+            {
+                first.BatchCommands.Add(statement);
+                await using var reader = await first.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    if (read(reader) is { } command)
+                    {
+                        queued.Add(command);
+                    }
+                }
+            }
+
+            await using (var rest = new NpgsqlBatch(connection, transaction))
+            {
+                foreach (var message in queued.Count > 0 ? enrol(queued) : [])
+                {
+                    rest.BatchCommands.Add(message);
+                }
+
+                rest.BatchCommands.Add(new NpgsqlBatchCommand(SynchronousReplication.WaitForStandbyStatement));
+                await rest.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+        });
+
+        return queued;
     }
+
+    private static QueuedCommand Read(NpgsqlDataReader reader) =>
+        new(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+            (JsonObject)JsonNode.Parse(reader.GetString(4))!, reader.IsDBNull(5) ? null : reader.GetString(5));
 
     private static void AddRows(NpgsqlBatchCommand command, IReadOnlyList<QueueSubmission> rows)
     {
@@ -326,6 +314,6 @@ public sealed class DurableQueue(NpgsqlDataSource dataSource, string schema)
         new() { Value = values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | type };
 }
 
-/// <summary>The outcome of one claimed command: <c>succeeded</c>/<c>failed</c> (final, with the reply), <c>pending</c>
-/// (retry at <paramref name="RetryAt"/>) or <c>dead</c> (to the dead letters with <paramref name="Error"/>).</summary>
-public sealed record QueueCompletion(long Id, string Status, int? HttpStatus, JsonObject? Response, string? Error, DateTimeOffset? RetryAt);
+/// <summary>The statements that store the messages running <paramref name="commands"/>, added to the transaction that
+/// queued them.</summary>
+public delegate IReadOnlyList<NpgsqlBatchCommand> Enrolment(IReadOnlyList<QueuedCommand> commands);

@@ -8,7 +8,7 @@ namespace ComputeBank.Messaging.Durable;
 /// follow the OpenTelemetry messaging semantic conventions (<c>messaging.system</c>, <c>messaging.operation.type</c>,
 /// <c>messaging.destination.name</c>, <c>messaging.batch.message_count</c>).
 /// </summary>
-internal static class DurableTelemetry
+public static class DurableTelemetry
 {
     public const string Name = "ComputeBank.Messaging.Durable";
 

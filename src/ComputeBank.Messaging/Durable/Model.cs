@@ -4,7 +4,7 @@ namespace ComputeBank.Messaging.Durable;
 
 /// <summary>A command to store on the durable queue.</summary>
 /// <param name="OperationId">The operation id; unique on the queue, so one operation is queued at most once.</param>
-/// <param name="CommandType">The command kind's name (<c>deposit</c>, <c>hold-expire</c>, ...), read back by an <see cref="IQueuedCommandTranslator"/>.</param>
+/// <param name="CommandType">The command kind's name (<c>deposit</c>, <c>hold-expire</c>, ...), read back when the command runs.</param>
 /// <param name="Fingerprint">The command's fingerprint; the same operation id with another one is a conflict.</param>
 /// <param name="Body">The command's JSON body as it will be read back when the command runs.</param>
 /// <param name="UserId">Who submitted it.</param>
@@ -24,9 +24,15 @@ public enum SubmissionOutcome
     Conflict,
 }
 
-/// <summary>A queued command claimed by a worker, under the lease <paramref name="LeaseToken"/>.</summary>
-public sealed record QueuedCommand(
-    long Id, string OperationId, string CommandType, string Fingerprint, JsonObject Body, string? UserId, int Attempts, Guid LeaseToken);
+/// <summary>A queued command and the message that runs it: also the body of that message, so a run reads nothing
+/// back from the queue.</summary>
+/// <param name="EnvelopeId">The id of the message (a Wolverine envelope) written with the row.</param>
+/// <param name="OperationId">The operation id.</param>
+/// <param name="CommandType">The command kind's name.</param>
+/// <param name="Fingerprint">The fingerprint it was submitted with (empty for a replayed letter whose row was gone).</param>
+/// <param name="Body">The command's JSON body, read the way the synchronous path reads it.</param>
+/// <param name="UserId">Who submitted it.</param>
+public sealed record QueuedCommand(Guid EnvelopeId, string OperationId, string CommandType, string Fingerprint, JsonObject Body, string? UserId);
 
 /// <summary>Where an operation stands, from the queue and the operation log.</summary>
 /// <param name="OperationId">The operation id.</param>
@@ -63,32 +69,15 @@ public enum ReplayOutcome
     AlreadyReplayed,
 }
 
-/// <summary>
-/// Turns a queued command back into what the bus takes: reads its body the way the synchronous path does. Returns
-/// either an envelope or the reply that ends the message (its body is no longer valid: a 4xx; a type this build does
-/// not know: a 5xx, retried and then dead-lettered).
-/// </summary>
-public interface IQueuedCommandTranslator
-{
-    (CommandEnvelope? Envelope, CommandReply? Reply) Translate(QueuedCommand command);
-}
-
-/// <summary>Settings of the durable command queue and of its worker loop (section <c>ComputeBank:Durable</c>).</summary>
+/// <summary>Settings of asynchronous commands (section <c>ComputeBank:Durable</c>). Wolverine runs them from its
+/// durable local queue <c>commands</c>; these are the error policy and how many run at once on a node.</summary>
 public sealed class DurableOptions
 {
-    /// <summary>Whether this node runs a worker (every node does by default).</summary>
-    public bool WorkerEnabled { get; set; } = true;
+    /// <summary>Most queued commands a node runs at once; they join the bus's group commits together.</summary>
+    public int Parallelism { get; set; } = 50;
 
-    /// <summary>Most commands claimed per dequeue; they join the bus's group commits together.</summary>
-    public int BatchSize { get; set; } = 50;
-
-    /// <summary>How often an idle worker looks for due commands when no notification wakes it.</summary>
-    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
-
-    /// <summary>How long a claim holds a command; a node that dies lets it go when the lease runs out.</summary>
-    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>Attempts for a command that fails for a non-business reason before it goes to the dead letters.</summary>
+    /// <summary>Attempts for a command that fails for a non-business reason (an internal error) before it goes to the
+    /// dead letters. A database out of reach is retried until it is back and does not count.</summary>
     public int MaxAttempts { get; set; } = 3;
 
     /// <summary>Cooldown before the second attempt; it doubles per attempt (with jitter) up to <see cref="RetryMaxDelay"/>.</summary>
@@ -99,11 +88,11 @@ public sealed class DurableOptions
     /// <summary>How long finished commands keep their outcome on the queue (afterwards the operation log answers).</summary>
     public TimeSpan FinishedRetention { get; set; } = TimeSpan.FromDays(7);
 
-    /// <summary>Fault injection for tests: runs after a batch is claimed, before the bus sees it. Throwing leaves the
-    /// batch claimed and unprocessed, as a node that dies there would.</summary>
-    public Func<IReadOnlyList<QueuedCommand>, CancellationToken, Task>? AfterClaim { get; set; }
-
-    /// <summary>Fault injection for tests: runs after the bus committed a batch (its final outcomes recorded with it),
-    /// before the worker records retries and dead letters.</summary>
-    public Func<IReadOnlyList<QueuedCommand>, CancellationToken, Task>? AfterSend { get; set; }
+    /// <summary>Exponential cooldown after <paramref name="attempts"/> failed attempts, with "equal jitter": at least
+    /// half the step, so retries neither stampede nor starve.</summary>
+    public TimeSpan Cooldown(int attempts)
+    {
+        var step = Math.Min(RetryMaxDelay.TotalMilliseconds, RetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Clamp(attempts - 1, 0, 20)));
+        return TimeSpan.FromMilliseconds((step / 2) + (Random.Shared.NextDouble() * step / 2));
+    }
 }

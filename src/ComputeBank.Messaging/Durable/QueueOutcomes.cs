@@ -6,20 +6,19 @@ namespace ComputeBank.Messaging.Durable;
 /// <summary>
 /// Records the final outcome of queued commands inside the group commit that decided them, so that a command's events
 /// and its queue row's <c>succeeded</c>/<c>failed</c> commit together (Wolverine's rule: the inbox row changes in the
-/// handler's transaction). A row whose lease another worker has taken over since is left alone: that worker's run
-/// is a replay and records the same outcome.
+/// handler's transaction). A row no longer pending is left alone: this run is a redelivery of a message whose first
+/// run committed, and the operation log gave it the same answer.
 /// </summary>
 internal sealed class QueueOutcomes(string schema)
 {
     private readonly string _record =
         $"UPDATE {schema}.command_queue q SET status = CASE WHEN c.http_status BETWEEN 200 AND 299 THEN 'succeeded' ELSE 'failed' END, " +
-        "http_status = c.http_status, response = c.response, last_error = NULL, locked_until = NULL, owner = NULL, lease_token = NULL, " +
-        "finished_at = now() " +
-        "FROM unnest($1::bigint[], $2::uuid[], $3::int[], $4::json[]) AS c(id, lease_token, http_status, response) " +
-        "WHERE q.id = c.id AND q.lease_token = c.lease_token AND q.status = 'pending'";
+        "attempts = c.attempts, http_status = c.http_status, response = c.response, last_error = NULL, finished_at = now() " +
+        "FROM unnest($1::text[], $2::int[], $3::int[], $4::json[]) AS c(operation_id, attempts, http_status, response) " +
+        "WHERE q.operation_id = c.operation_id AND q.status = 'pending'";
 
     /// <summary>Whether a reply is final for the queue: successes and refusals are; 5xx (outage, internal error) are
-    /// retried by the worker's error policy and recorded by the worker.</summary>
+    /// retried by the runner's error policy and recorded by the runner.</summary>
     public static bool IsFinal(CommandReply reply) => reply.Status < 500;
 
     /// <summary>One statement for every queued command of a group commit whose reply is final; null when there is none.</summary>
@@ -32,8 +31,8 @@ internal sealed class QueueOutcomes(string schema)
         }
 
         var command = new NpgsqlBatchCommand(_record);
-        command.Parameters.Add(new NpgsqlParameter { Value = final.Select(o => o.Envelope.Queued!.QueueId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-        command.Parameters.Add(new NpgsqlParameter { Value = final.Select(o => o.Envelope.Queued!.LeaseToken).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
+        command.Parameters.Add(new NpgsqlParameter { Value = final.Select(o => o.Envelope.OperationId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = final.Select(o => o.Envelope.Queued!.Attempt).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
         command.Parameters.Add(new NpgsqlParameter { Value = final.Select(o => o.Reply.Status).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
         command.Parameters.Add(new NpgsqlParameter { Value = final.Select(o => o.Reply.JsonText).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Json });
         return command;

@@ -1,11 +1,13 @@
+using ComputeBank.Api.Features.SubmittingAsynchronously;
 using ComputeBank.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 
 namespace ComputeBank.Api.Tests.Durable;
 
-/// <summary>The real API host on its own database, with short poll intervals, leases and cooldowns so that durable
-/// messaging tests finish quickly; subclasses add settings (webhook subscribers).</summary>
+/// <summary>The real API host on its own database, with short cooldowns so that durable messaging tests finish
+/// quickly; subclasses add settings (webhook subscribers).</summary>
 public class DurableApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
 {
     private readonly PostgresDatabase _database = new();
@@ -23,8 +25,6 @@ public class DurableApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
             ["ConnectionStrings:ComputeBank"] = _database.ConnectionString + ";Maximum Pool Size=30",
             ["ComputeBank:Auth:Enabled"] = "false",
             ["ComputeBank:RateLimiting:Enabled"] = "false",
-            ["ComputeBank:Durable:PollInterval"] = "00:00:00.100",
-            ["ComputeBank:Durable:LeaseDuration"] = "00:00:02",
             ["ComputeBank:Durable:RetryBaseDelay"] = "00:00:00.050",
             ["ComputeBank:Durable:RetryMaxDelay"] = "00:00:00.200",
             ["ComputeBank:Durable:MaxAttempts"] = "3",
@@ -43,6 +43,21 @@ public class DurableApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
     {
         await DisposeAsync();
         await _database.DisposeAsync();
+    }
+}
+
+/// <summary>Commands queued the way a version before Wolverine queued them.</summary>
+public static class EarlierVersionQueue
+{
+    /// <summary>Puts a row on the command queue the way a version before Wolverine did (no message with it) and lets
+    /// the node adopt it, as it does at start: how a command of a type this node does not know arrives.</summary>
+    public static async Task QueueAsAnEarlierVersionAsync(
+        this WebApplicationFactory<Program> factory, PostgresDatabase database, string operationId, string type, string body)
+    {
+        await database.ExecuteAsync(
+            "INSERT INTO cb.command_queue (operation_id, command_type, fingerprint, body, available_at) " +
+            $"VALUES ('{operationId}', '{type}', '', '{body}', now())");
+        await factory.Services.GetRequiredService<CommandQueue>().AdoptAsync(CancellationToken.None);
     }
 }
 

@@ -18,9 +18,7 @@ public sealed class OpenApiDurableAnswersTests(DurableApiFactory factory) : ICla
         var deposit = new { depositId = "da-dep", accountId = "da-prov", resourceClass = "gpu.h100", region = "beijing", period = LedgerClient.Period, hours = "1" };
 
         // A message of a type this node does not know fails every attempt and becomes a dead letter.
-        await factory.Database.ExecuteAsync(
-            "INSERT INTO cb.command_queue (operation_id, command_type, fingerprint, body, available_at) " +
-            "VALUES ('da-unknown', 'from-a-newer-node', '', '{}', now()); NOTIFY cb_command_queue");
+        await factory.QueueAsAnEarlierVersionAsync(factory.Database, "da-unknown", "from-a-newer-node", "{}");
         var answers = new List<(string Operation, string Status, Answer Answer)>
         {
             ("DepositCapacity", "202", await _client.PostAsync("/api/v1/deposits", deposit, Async)),

@@ -89,10 +89,6 @@ public static class HoldExpiryHandler
     }
 }
 
-/// <summary>The bus answered a scheduled command with a 5xx (it could not reach a decision): the message is retried.</summary>
-public sealed class CommandNotDecided(string operationId, CommandReply reply)
-    : Exception($"Operation '{operationId}' was answered {reply.Status} {(string?)reply.Body["code"]}: {(string?)reply.Body["detail"]}");
-
 /// <summary>The scheduler's own command kind, <c>hold-expire</c> (not offered to clients): body <c>{holdId}</c>,
 /// operation id <c>expire:{holdId}</c>, decided at the time it runs.</summary>
 public static class HoldExpiry

@@ -1,3 +1,4 @@
+using ComputeBank.Api.Features.SubmittingAsynchronously;
 using System.Security.Claims;
 using System.Text.Json.Nodes;
 using ComputeBank.Api.Security;
@@ -75,8 +76,8 @@ public static class OperationVisibility
             return null;
         }
 
-        var translator = services.GetRequiredService<IQueuedCommandTranslator>();
-        var (envelope, _) = translator.Translate(new QueuedCommand(0, status.OperationId, status.CommandType, string.Empty, status.Body, status.UserId, 0, Guid.Empty));
+        var translator = services.GetRequiredService<QueuedCommandTranslator>();
+        var (envelope, _) = translator.Translate(new QueuedCommand(Guid.Empty, status.OperationId, status.CommandType, string.Empty, status.Body, status.UserId));
         return envelope is null ? null : CommandRule.Of(envelope.Command);
     }
 

@@ -75,14 +75,14 @@ public static class DeadLetterEndpoints
         });
     }
 
-    private static async Task<IResult> ReplayAsync(string id, HttpResponse response, DurableQueue queue, DurableWorker worker, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<IResult> ReplayAsync(string id, HttpResponse response, CommandQueue commands, CancellationToken cancellationToken)
     {
         if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var letterId))
         {
             return Problems.NotFound("dead_letter_not_found", $"No dead letter '{id}'.");
         }
 
-        var (outcome, operationId) = await queue.ReplayAsync(letterId, time.GetUtcNow(), cancellationToken);
+        var (outcome, operationId) = await commands.ReplayAsync(letterId, cancellationToken);
         switch (outcome)
         {
             case ReplayOutcome.NotFound:
@@ -91,7 +91,6 @@ public static class DeadLetterEndpoints
                 return Problems.Of(StatusCodes.Status409Conflict, "dead_letter_already_replayed", "Dead letter already replayed",
                     $"Dead letter {id} was replayed before; see the operation's status.");
             default:
-                worker.Wake();
                 var location = AsyncSubmission.Location(operationId!);
                 response.Headers.Location = location;
                 return Results.Json(

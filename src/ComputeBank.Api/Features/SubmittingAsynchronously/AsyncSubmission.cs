@@ -8,7 +8,7 @@ namespace ComputeBank.Api.Features.SubmittingAsynchronously;
 /// <summary>
 /// <c>Prefer: respond-async</c> (RFC 7240) on a command: once the body is valid (the same 400 problems as the synchronous
 /// path), the command is stored on the durable queue and answered <c>202 Accepted</c> with
-/// <c>Location: /api/v1/operations/{operationId}</c>; a worker runs it. Submitting the same operation again answers the
+/// <c>Location: /api/v1/operations/{operationId}</c>; Wolverine runs it (<see cref="QueuedCommandHandler"/>). Submitting the same operation again answers the
 /// same 202 and queues nothing; the same operation id with other fields is <c>409 operation_id_conflict</c>.
 /// </summary>
 public static class AsyncSubmission
@@ -30,15 +30,11 @@ public static class AsyncSubmission
     public static async Task<IReadOnlyList<CommandReply>> AcceptManyAsync(
         HttpContext http, IReadOnlyList<(string Type, CommandEnvelope Envelope, JsonObject Body)> commands, CancellationToken cancellationToken)
     {
-        var queue = http.RequestServices.GetRequiredService<DurableQueue>();
+        var queue = http.RequestServices.GetRequiredService<CommandQueue>();
         var now = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
         var outcomes = await queue.SubmitAsync(
             [.. commands.Select(c => new QueueSubmission(c.Envelope.OperationId, c.Type, c.Envelope.Fingerprint, c.Body, c.Envelope.UserId, now))],
             cancellationToken);
-        if (outcomes.Contains(SubmissionOutcome.Queued))
-        {
-            http.RequestServices.GetRequiredService<DurableWorker>().Wake();
-        }
 
         return [.. commands.Select((c, i) => outcomes[i] == SubmissionOutcome.Conflict
             ? CommandReply.Problem(StatusCodes.Status409Conflict, "operation_id_conflict", "Operation id reused with other fields",

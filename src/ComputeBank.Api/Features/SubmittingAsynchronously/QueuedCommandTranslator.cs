@@ -10,7 +10,7 @@ namespace ComputeBank.Api.Features.SubmittingAsynchronously;
 /// The stored operation id goes in as the Idempotency-Key, so kinds whose operation id may come from that header (or be
 /// generated) read the same id again; kinds with the id in their body read it from there.
 /// </summary>
-public sealed class QueuedCommandTranslator(LedgerCatalogue catalogue, TimeProvider time) : IQueuedCommandTranslator
+public sealed class QueuedCommandTranslator(LedgerCatalogue catalogue, TimeProvider time)
 {
     public (CommandEnvelope? Envelope, CommandReply? Reply) Translate(QueuedCommand command)
     {
