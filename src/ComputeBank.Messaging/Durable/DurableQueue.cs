@@ -37,10 +37,12 @@ public sealed class DurableQueue(NpgsqlDataSource dataSource, string schema)
         "WHERE operation_id = $1 AND status = 'pending'";
 
     private readonly string _deadLetter =
-        $"WITH updated AS (UPDATE {schema}.command_queue SET status = 'dead', attempts = $2, http_status = $3, response = $4, last_error = $5, " +
-        "finished_at = now() WHERE operation_id = $1 AND status = 'pending' RETURNING operation_id, command_type, body) " +
+        $"WITH ended AS (INSERT INTO {schema}.command_queue AS q (operation_id, command_type, fingerprint, body, available_at, status, attempts, " +
+        "http_status, response, last_error, finished_at) VALUES ($1, $6, '', $7, now(), 'dead', $2, $3, $4, $5, now()) " +
+        "ON CONFLICT (operation_id) DO UPDATE SET status = 'dead', attempts = $2, http_status = $3, response = $4, last_error = $5, finished_at = now() " +
+        "WHERE q.status = 'pending' RETURNING q.operation_id, q.command_type, q.body) " +
         $"INSERT INTO {schema}.dead_letters (operation_id, command_type, body, attempts, error, problem) " +
-        "SELECT operation_id, command_type, body, $2, $5, $4 FROM updated RETURNING id";
+        "SELECT operation_id, command_type, body, $2, $5, $4 FROM ended RETURNING id";
 
     private readonly string _find =
         "SELECT q.status, q.command_type, q.http_status, q.response::text, q.attempts, q.submitted_at, q.finished_at, q.last_error, " +
@@ -169,10 +171,12 @@ public sealed class DurableQueue(NpgsqlDataSource dataSource, string schema)
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>Ends a command that failed more often than the error policy allows: its row becomes <c>dead</c> and a
-    /// dead letter keeps it for an operator (one statement). Returns the dead letter's id, or null when the row was not
-    /// pending any more (another run finished it).</summary>
-    public async Task<long?> DeadLetterAsync(string operationId, int attempts, CommandReply reply, string error, CancellationToken cancellationToken)
+    /// <summary>Ends a command that failed more often than the error policy allows: its row becomes <c>dead</c> (a
+    /// command that had none, a hold's expiry, gets one, so GET /operations and a replay find it) and a dead letter
+    /// keeps it for an operator (one statement). Returns the dead letter's id, or null when the row was not pending
+    /// any more (another run finished it).</summary>
+    public async Task<long?> DeadLetterAsync(
+        string operationId, string commandType, JsonObject body, int attempts, CommandReply reply, string error, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(_deadLetter);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = operationId });
@@ -180,6 +184,8 @@ public sealed class DurableQueue(NpgsqlDataSource dataSource, string schema)
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = reply.Status });
         command.Parameters.Add(new NpgsqlParameter { Value = reply.JsonText, NpgsqlDbType = NpgsqlDbType.Json });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = error });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = commandType });
+        command.Parameters.Add(new NpgsqlParameter { Value = body.ToJsonString(), NpgsqlDbType = NpgsqlDbType.Jsonb });
         return await command.ExecuteScalarAsync(cancellationToken) as long?;
     }
 

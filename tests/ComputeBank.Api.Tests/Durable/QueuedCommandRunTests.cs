@@ -132,4 +132,39 @@ public sealed class QueuedCommandRunTests(DurableApiFactory factory) : AsyncComm
         Assert.Equal(1L, await EventsOfAsync(id));
         Assert.Equal("2.000", (await Client.BalanceAsync(provider)).Posted);
     }
+
+    [Fact]
+    public async Task GivenAHoldExpiryThatKeepsFailing_ThenItIsADeadLetterOfTheApi_AndItsReplayExpiresTheHold()
+    {
+        var (provider, consumer, holdId) = (Id("prov"), Id("cons"), Id("hold"));
+        await Client.FundAsync(provider, consumer, "10");
+        var operationId = "expire:" + holdId;
+        var name = "f" + Guid.NewGuid().ToString("N")[..12];
+        await Factory.Database.ExecuteAsync(
+            $"CREATE FUNCTION cb.{name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected commit failure'; END $$; " +
+            $"CREATE TRIGGER {name} BEFORE INSERT ON cb.operations FOR EACH ROW WHEN (NEW.operation_id = '{operationId}') EXECUTE FUNCTION cb.{name}()");
+        (await Client.PostAsync("/api/v1/holds", new
+        {
+            holdId, accountId = consumer, beneficiaryAccountId = provider, resourceClass = "gpu.h100", region = "beijing", period = LedgerClient.Period,
+            hours = "4", expiresAt = DateTimeOffset.UtcNow.AddSeconds(1).ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        })).ShouldBe(HttpStatusCode.Created);
+
+        var failed = (await FinishedAsync(operationId)).Body!;
+        Assert.Equal("failed", (string?)failed["status"]);
+        Assert.Equal(3, (int?)failed["attempts"]);
+        var letterId = (long)failed["deadLetterId"]!;
+        var letters = (await Client.GetAsync($"/api/v1/dead-letters?afterId={letterId - 1}&limit=1")).ShouldBe(HttpStatusCode.OK).Body!;
+        var letter = Assert.Single(letters["items"]!.AsArray())!;
+        Assert.Equal((operationId, "hold-expire", holdId), ((string?)letter["operationId"], (string?)letter["type"], (string?)letter["body"]!["holdId"]));
+        Assert.Equal(("10.000", "4.000", "6.000"), await Client.BalanceAsync(consumer));
+        Assert.Equal(0L, await Factory.Database.ScalarAsync<long>("SELECT count(*) FROM wolverine.wolverine_dead_letters"));
+
+        await Factory.Database.ExecuteAsync($"DROP TRIGGER {name} ON cb.operations");
+        (await Client.PostAsync($"/api/v1/dead-letters/{letterId}/replay", null)).ShouldBe(HttpStatusCode.Accepted);
+        var done = (await FinishedAsync(operationId)).Body!;
+
+        Assert.Equal("succeeded", (string?)done["status"]);
+        Assert.Equal(("10.000", "0.000", "10.000"), await Client.BalanceAsync(consumer));
+        Assert.Equal(1L, await Factory.Database.ScalarAsync<long>($"SELECT count(*) FROM cb.events WHERE stream_id = 'hold-{holdId}' AND type = 'V1.HoldExpired'"));
+    }
 }

@@ -1,10 +1,13 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json.Nodes;
+using ComputeBank.Api.Features.SubmittingAsynchronously;
 using ComputeBank.Api.Hosting;
 using ComputeBank.Api.Http;
 using ComputeBank.Domain;
 using ComputeBank.Domain.Holds;
 using ComputeBank.Messaging;
+using ComputeBank.Messaging.Durable;
 using Npgsql;
 using Wolverine;
 using Wolverine.ErrorHandling;
@@ -51,9 +54,11 @@ public sealed record HoldExpiryDue(string HoldId, DateTimeOffset ExpiresAt);
 /// <summary>
 /// Runs a due <see cref="HoldExpiryDue"/> as the command <c>expire:{holdId}</c> through the bus (so it joins a group
 /// commit and its answer goes into the operation log like any command's). A refusal (the hold was captured, released
-/// or expired already) ends the message. A database out of reach is retried for as long as it takes: a hold must not
-/// stay pending past its expiry because the database was down. Any other failure is retried twice and then goes to
-/// Wolverine's dead letters.
+/// or expired already) ends the message. Failures follow the queued commands' policy
+/// (<see cref="QueuedCommandHandler.NotDecidedAsync"/>): a database out of reach is retried for as long as it takes (a
+/// hold must not stay pending past its expiry because the database was down); anything else until
+/// <c>MaxAttempts</c>, and then the expiry is a dead letter behind <c>/api/v1/dead-letters</c>, whose replay runs it as
+/// the queued command <c>hold-expire</c>.
 /// </summary>
 public static class HoldExpiryHandler
 {
@@ -67,15 +72,12 @@ public static class HoldExpiryHandler
     }
 
     /// <summary>Wolverine calls this once for the handler's chain: its error policy.</summary>
-    public static void Configure(HandlerChain chain)
-    {
-        chain.OnException(CommandBus.IsTransient).Or<CommandNotDecided>()
-            .RetryWithCooldown(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2))
-            .Then.ScheduleRetryIndefinitely(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(30));
-        chain.OnAnyException().RetryWithCooldown(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5)).Then.MoveToErrorQueue();
-    }
+    public static void Configure(HandlerChain chain) =>
+        chain.OnAnyException().CustomActionIndefinitely(QueuedCommandHandler.RetryLaterAsync, "retry after a cooldown");
 
-    public static async Task Handle(HoldExpiryDue message, CommandBus bus, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task Handle(
+        HoldExpiryDue message, Envelope envelope, CommandBus bus, TimeProvider time, DurableQueue queue, DurableOptions options, ILogger<CommandQueue> logger,
+        CancellationToken cancellationToken)
     {
         var holdId = OperationId.Parse(message.HoldId);
         var operationId = HoldExpiry.OperationIdFor(holdId);
@@ -84,7 +86,8 @@ public static class HoldExpiryHandler
         var reply = await bus.SendAsync(new CommandEnvelope(operationId.Value, HoldExpiry.Type, fingerprint, command), cancellationToken);
         if (reply.Status >= 500)
         {
-            throw new CommandNotDecided(operationId.Value, reply);
+            await QueuedCommandHandler.NotDecidedAsync(
+                operationId.Value, HoldExpiry.Type, new JsonObject { ["holdId"] = holdId.Value }, Math.Max(1, envelope.Attempts), reply, queue, options, logger);
         }
     }
 }
@@ -95,8 +98,8 @@ public static class HoldExpiry
 {
     public const string Type = "hold-expire";
 
-    /// <summary>Not offered to clients: no route and no policy. Kept as a command kind so GET /operations can read an
-    /// expiry's body (who may see it) and so expiries an earlier version put on the durable command queue still run.</summary>
+    /// <summary>Not offered to clients: no route and no policy. A command kind so GET /operations can read an expiry's
+    /// body (who may see it) and so a dead-lettered expiry, replayed, runs from the durable command queue.</summary>
     public static readonly CommandKind Kind = new CommandKind<ExpireHoldRequest, ExpireHold>
     {
         Type = Type,

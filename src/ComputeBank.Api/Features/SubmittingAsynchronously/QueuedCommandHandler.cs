@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using ComputeBank.Api.Hosting;
 using ComputeBank.Messaging;
 using ComputeBank.Messaging.Durable;
@@ -55,27 +56,36 @@ public static partial class QueuedCommandHandler
             return;
         }
 
+        await NotDecidedAsync(message.OperationId, message.CommandType, message.Body, attempt, reply, queue, options, logger);
+    }
+
+    /// <summary>What a run whose command reached no decision (a 5xx) does: a database out of reach (503) is retried
+    /// without counting, as it is not the command's fault; anything else is recorded as a failed attempt and retried
+    /// until <see cref="DurableOptions.MaxAttempts"/>, and then the command goes to the dead letters. Throws
+    /// <see cref="CommandNotDecided"/> for Wolverine to retry.</summary>
+    internal static async Task NotDecidedAsync(
+        string operationId, string commandType, JsonObject body, int attempt, CommandReply reply, DurableQueue queue, DurableOptions options, ILogger logger)
+    {
         if (reply.Status == StatusCodes.Status503ServiceUnavailable)
         {
-            // The database out of reach or contended: not the command's fault, so not counted against it.
-            throw new CommandNotDecided(message.OperationId, reply);
+            throw new CommandNotDecided(operationId, reply);
         }
 
         var error = $"{reply.Status} {(string?)reply.Body["code"]}: {(string?)reply.Body["detail"]}";
         if (attempt >= Math.Max(1, options.MaxAttempts))
         {
-            if (await queue.DeadLetterAsync(message.OperationId, attempt, reply, error, CancellationToken.None) is { } letter)
+            if (await queue.DeadLetterAsync(operationId, commandType, body, attempt, reply, error, CancellationToken.None) is { } letter)
             {
-                LogDeadLettered(logger, message.OperationId, letter, error);
+                LogDeadLettered(logger, operationId, letter, error);
                 DurableTelemetry.DeadLettered.Add(1);
             }
 
             return;
         }
 
-        await queue.RecordAttemptAsync(message.OperationId, attempt, error, CancellationToken.None);
+        await queue.RecordAttemptAsync(operationId, attempt, error, CancellationToken.None);
         DurableTelemetry.Retried.Add(1);
-        throw new CommandNotDecided(message.OperationId, reply);
+        throw new CommandNotDecided(operationId, reply);
     }
 
     /// <summary>The command to send, or the reply that ends it without the bus.</summary>
@@ -99,7 +109,8 @@ public static partial class QueuedCommandHandler
         }
     }
 
-    private static async ValueTask RetryLaterAsync(IWolverineRuntime runtime, IEnvelopeLifecycle lifecycle, Exception exception)
+    /// <summary>The error policy's action: another attempt after <see cref="DurableOptions.Cooldown"/>.</summary>
+    internal static async ValueTask RetryLaterAsync(IWolverineRuntime runtime, IEnvelopeLifecycle lifecycle, Exception exception)
     {
         var cooldown = runtime.Services.GetRequiredService<DurableOptions>().Cooldown(lifecycle.Envelope?.Attempts ?? 1);
         if (cooldown < TimeSpan.FromSeconds(2))
@@ -114,6 +125,6 @@ public static partial class QueuedCommandHandler
         }
     }
 
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Queued command {OperationId} went to dead letter {DeadLetterId}: {Error}")]
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Command {OperationId} went to dead letter {DeadLetterId}: {Error}")]
     private static partial void LogDeadLettered(ILogger logger, string operationId, long deadLetterId, string error);
 }
