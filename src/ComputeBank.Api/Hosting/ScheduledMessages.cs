@@ -1,4 +1,4 @@
-using System.Data.Common;
+using Wolverine.Runtime.Serialization;
 using System.Security.Cryptography;
 using System.Text;
 using Npgsql;
@@ -12,7 +12,7 @@ namespace ComputeBank.Api.Hosting;
 
 /// <summary>
 /// Wolverine messages written inside a transaction of ours. Each envelope is routed and serialised by Wolverine and
-/// stored by Wolverine's own insert as one more statement of our batch, so it exists exactly when the rows that call
+/// stored with Wolverine's columns (one set-based insert) as one more statement of our batch, so it exists exactly when the rows that call
 /// for it do. A scheduled message (a hold's expiry, in the group commit) is owned by any node, whose durability agent
 /// runs it once due; its id is derived from a key of ours, so the same commit never schedules it twice and a later
 /// commit can drop it before it runs. A queued command is owned by this node and handed to its local queue after the
@@ -35,28 +35,34 @@ public sealed class ScheduledMessages(IWolverineRuntime runtime, DatabaseDepende
         return new Guid(hash[..16], bigEndian: true);
     }
 
-    /// <summary>A statement that stores <paramref name="message"/> to run at <paramref name="at"/> (or as soon as a node
-    /// polls, when that has passed), under the id <see cref="IdFor"/>(<paramref name="key"/>).</summary>
-    public NpgsqlBatchCommand ScheduleStatement(string key, object message, DateTimeOffset at)
-    {
-        var envelope = Route(message, new DeliveryOptions { ScheduledTime = at });
-        envelope.Id = IdFor(key);
-        envelope.ScheduledTime = at;
-        envelope.Status = EnvelopeStatus.Scheduled;
-        envelope.OwnerId = TransportConstants.AnyNode;
-        return Statement(envelope);
-    }
+    /// <summary>One statement that stores every message of <paramref name="scheduled"/> to run at its time (or as soon
+    /// as a node polls, when that has passed), under the id <see cref="IdFor"/>(key).</summary>
+    public NpgsqlBatchCommand ScheduleStatement(IReadOnlyList<(string Key, object Message, DateTimeOffset At)> scheduled) =>
+        Statement([.. scheduled.Select(s =>
+        {
+            var envelope = Route(s.Message, new DeliveryOptions { ScheduledTime = s.At });
+            envelope.Id = IdFor(s.Key);
+            envelope.ScheduledTime = s.At;
+            envelope.Status = EnvelopeStatus.Scheduled;
+            envelope.OwnerId = TransportConstants.AnyNode;
+            return envelope;
+        })]);
 
-    /// <summary>A statement that stores <paramref name="message"/> under <paramref name="id"/> to run now, owned by
-    /// this node, and the envelope to <see cref="HandOverAsync"/> once the transaction has committed. A node that dies
-    /// before that leaves it to the node that takes over its messages.</summary>
-    public (NpgsqlBatchCommand Statement, Envelope Envelope) QueueStatement(Guid id, object message)
+    /// <summary>One statement that stores every message of <paramref name="queued"/> under its id to run now, owned by
+    /// this node, and the envelopes to <see cref="HandOverAsync"/> once the transaction has committed. A node that dies
+    /// before that leaves them to the node that takes over its messages.</summary>
+    public (NpgsqlBatchCommand Statement, IReadOnlyList<Envelope> Envelopes) QueueStatement(IReadOnlyList<(Guid Id, object Message)> queued)
     {
-        var envelope = Route(message, new DeliveryOptions());
-        envelope.Id = id;
-        envelope.Status = EnvelopeStatus.Incoming;
-        envelope.OwnerId = wolverine.Started ? runtime.DurabilitySettings.AssignedNodeNumber : TransportConstants.AnyNode;
-        return (Statement(envelope), envelope);
+        var owner = wolverine.Started ? runtime.DurabilitySettings.AssignedNodeNumber : TransportConstants.AnyNode;
+        var envelopes = queued.Select(q =>
+        {
+            var envelope = Route(q.Message, new DeliveryOptions());
+            envelope.Id = q.Id;
+            envelope.Status = EnvelopeStatus.Incoming;
+            envelope.OwnerId = owner;
+            return envelope;
+        }).ToList();
+        return (Statement(envelopes), envelopes);
     }
 
     /// <summary>Hands committed envelopes of <see cref="QueueStatement"/> to their local queue on this node (what
@@ -84,19 +90,28 @@ public sealed class ScheduledMessages(IWolverineRuntime runtime, DatabaseDepende
         return envelope;
     }
 
-    private NpgsqlBatchCommand Statement(Envelope envelope)
+    /// <summary>Wolverine's insert of incoming envelopes (its columns, its serialisation of the envelope) made set-based:
+    /// one statement for any number of messages, so a group commit of a thousand holds adds one statement, not a
+    /// thousand.</summary>
+    private NpgsqlBatchCommand Statement(IReadOnlyList<Envelope> envelopes)
     {
-        var builder = Database.ToCommandBuilder();
-        DatabasePersistence.BuildIncomingStorageCommand(Database, builder, envelope);
-        using var compiled = builder.Compile();
-        var statement = new NpgsqlBatchCommand(compiled.CommandText);
-        foreach (DbParameter parameter in compiled.Parameters)
-        {
-            statement.Parameters.Add(((NpgsqlParameter)parameter).Clone());
-        }
-
+        var statement = new NpgsqlBatchCommand(
+            $"INSERT INTO {Incoming} ({DatabaseConstants.IncomingFields}) " +
+            "SELECT * FROM unnest($1::bytea[], $2::uuid[], $3::text[], $4::int[], $5::timestamptz[], $6::int[], $7::text[], $8::text[], $9::timestamptz[])");
+        statement.Parameters.Add(Array(envelopes.Select(e => EnvelopeSerializer.Serialize(e)), NpgsqlDbType.Bytea));
+        statement.Parameters.Add(Array(envelopes.Select(e => e.Id), NpgsqlDbType.Uuid));
+        statement.Parameters.Add(Array(envelopes.Select(e => e.Status.ToString()), NpgsqlDbType.Text));
+        statement.Parameters.Add(Array(envelopes.Select(e => e.OwnerId), NpgsqlDbType.Integer));
+        statement.Parameters.Add(Array(envelopes.Select(e => e.ScheduledTime?.UtcDateTime), NpgsqlDbType.TimestampTz));
+        statement.Parameters.Add(Array(envelopes.Select(e => e.Attempts), NpgsqlDbType.Integer));
+        statement.Parameters.Add(Array(envelopes.Select(e => e.MessageType), NpgsqlDbType.Text));
+        statement.Parameters.Add(Array(envelopes.Select(e => e.Destination?.ToString()), NpgsqlDbType.Text));
+        statement.Parameters.Add(Array(envelopes.Select(e => e.KeepUntil?.UtcDateTime), NpgsqlDbType.TimestampTz));
         return statement;
     }
+
+    private static NpgsqlParameter Array<T>(IEnumerable<T> values, NpgsqlDbType type) =>
+        new() { Value = values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | type };
 
     /// <summary>A statement that drops scheduled messages that have not started yet.</summary>
     public NpgsqlBatchCommand CancelStatement(IReadOnlyList<string> keys)
@@ -120,7 +135,7 @@ public sealed class ScheduledMessages(IWolverineRuntime runtime, DatabaseDepende
             return null;
         }
 
-        var envelope = Wolverine.Runtime.Serialization.EnvelopeSerializer.Deserialize(reader.GetFieldValue<byte[]>(0));
+        var envelope = EnvelopeSerializer.Deserialize(reader.GetFieldValue<byte[]>(0));
         var serializer = runtime.Options.DetermineSerializer(envelope);
         return ((T)serializer.ReadFromData(typeof(T), envelope), reader.GetInt32(1));
     }

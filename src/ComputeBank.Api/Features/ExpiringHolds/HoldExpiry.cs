@@ -27,18 +27,23 @@ public sealed class HoldExpiryScheduling(ScheduledMessages scheduled) : IStatePr
 {
     public IEnumerable<NpgsqlBatchCommand> Project(IReadOnlyList<(string StreamId, long Version, object State)> states)
     {
+        var placed = new List<(string, object, DateTimeOffset)>();
         var ended = new List<string>();
         foreach (var (_, version, state) in states)
         {
-            if (state is HoldState { Status: HoldStatus.Pending } placed && version == 1)
+            if (state is HoldState { Status: HoldStatus.Pending } hold && version == 1)
             {
-                yield return scheduled.ScheduleStatement(
-                    HoldExpiry.OperationIdFor(placed.HoldId).Value, new HoldExpiryDue(placed.HoldId.Value, placed.ExpiresAt), placed.ExpiresAt);
+                placed.Add((HoldExpiry.OperationIdFor(hold.HoldId).Value, new HoldExpiryDue(hold.HoldId.Value, hold.ExpiresAt), hold.ExpiresAt));
             }
             else if (state is HoldState { Status: HoldStatus.Captured or HoldStatus.Released } done)
             {
                 ended.Add(HoldExpiry.OperationIdFor(done.HoldId).Value);
             }
+        }
+
+        if (placed.Count > 0)
+        {
+            yield return scheduled.ScheduleStatement(placed);
         }
 
         if (ended.Count > 0)

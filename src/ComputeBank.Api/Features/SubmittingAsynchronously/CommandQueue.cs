@@ -47,16 +47,10 @@ public sealed class CommandQueue(DurableQueue queue, ScheduledMessages messages,
 
     private Enrolment Enrol(List<Envelope> enrolled) => commands =>
     {
+        var (statement, envelopes) = messages.QueueStatement([.. commands.Select(c => (c.EnvelopeId, (object)c))]);
         enrolled.Clear();
-        var statements = new List<Npgsql.NpgsqlBatchCommand>(commands.Count);
-        foreach (var command in commands)
-        {
-            var (statement, envelope) = messages.QueueStatement(command.EnvelopeId, command);
-            statements.Add(statement);
-            enrolled.Add(envelope);
-        }
-
-        return statements;
+        enrolled.AddRange(envelopes);
+        return [statement];
     };
 
     /// <summary>Runs one queue transaction and hands its messages over once committed, also when it committed on the
