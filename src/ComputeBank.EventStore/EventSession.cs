@@ -13,6 +13,7 @@ internal sealed class EventSession(MartenEventStore store, EventMetadata metadat
     // Keyed by stream: the last snapshot stored for a stream in a session wins (one row per stream per statement).
     private readonly Dictionary<string, (long Version, string Type, string Data)> _snapshots = new(StringComparer.Ordinal);
     private readonly List<NpgsqlBatchCommand> _enqueued = [];
+    private readonly List<Func<Task>> _afterCommit = [];
     private NpgsqlConnection? _connection;
     private NpgsqlTransaction? _transaction;
     // When this session's events happened: set by the first fetch, after its locks (else read just before the append).
@@ -194,6 +195,13 @@ internal sealed class EventSession(MartenEventStore store, EventMetadata metadat
         _enqueued.Add(command);
     }
 
+    public void AfterCommit(Func<Task> action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        EnsureOpen();
+        _afterCommit.Add(action);
+    }
+
     public async Task<AppendResult> SaveChangesAsync(CancellationToken ct)
     {
         EnsureOpen();
@@ -210,11 +218,13 @@ internal sealed class EventSession(MartenEventStore store, EventMetadata metadat
             if (_transaction is null)
             {
                 _connection ??= await store.DataSource.OpenConnectionAsync(ct);
-                return await SynchronousReplication.ConfirmedAsync(_connection, () => SendPendingAsync(ct));
+                var connection = _connection;
+                return await CommittedAsync(() => SynchronousReplication.ConfirmedAsync(connection, () => SendPendingAsync(ct)));
             }
 
             var result = await SendPendingAsync(ct);
-            await CommitConfirmedAsync(_transaction, ct);
+            var transaction = _transaction;
+            await CommittedAsync(() => CommitConfirmedAsync(transaction, ct));
             return result;
         }
         finally
@@ -246,13 +256,48 @@ internal sealed class EventSession(MartenEventStore store, EventMetadata metadat
             await SendPendingAsync(ct);
             if (_transaction is { } transaction)
             {
-                await CommitConfirmedAsync(transaction, ct);
+                await CommittedAsync(() => CommitConfirmedAsync(transaction, ct));
             }
         }
         finally
         {
             await FinishAsync();
         }
+    }
+
+    /// <summary>Runs <paramref name="commit"/>, then the <see cref="AfterCommit"/> actions: after it returned, or after it
+    /// threw <see cref="ReplicationUnconfirmedException"/> (committed on the primary alone), which is then rethrown.</summary>
+    private async Task<T> CommittedAsync<T>(Func<Task<T>> commit)
+    {
+        T result;
+        try
+        {
+            result = await commit();
+        }
+        catch (ReplicationUnconfirmedException)
+        {
+            await RunAfterCommitAsync();
+            throw;
+        }
+
+        await RunAfterCommitAsync();
+        return result;
+    }
+
+    private Task CommittedAsync(Func<Task> commit) => CommittedAsync(async () =>
+    {
+        await commit();
+        return true;
+    });
+
+    private async Task RunAfterCommitAsync()
+    {
+        foreach (var action in _afterCommit)
+        {
+            await action();
+        }
+
+        _afterCommit.Clear();
     }
 
     private static Task CommitConfirmedAsync(NpgsqlTransaction transaction, CancellationToken ct) =>

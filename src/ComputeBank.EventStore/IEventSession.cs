@@ -53,6 +53,15 @@ public interface IEventSession : IAsyncDisposable
     void Enqueue(NpgsqlBatchCommand command);
 
     /// <summary>
+    /// Runs <paramref name="action"/> once the session's transaction has committed: after a confirmed commit, and also
+    /// after one PostgreSQL committed without the standby's confirmation (<see cref="ReplicationUnconfirmedException"/>,
+    /// whose rows exist on the primary), before that exception reaches the caller. Not run when nothing committed. For
+    /// work that must follow rows of the commit, such as handing messages stored with it to a local queue; the action
+    /// must not throw (the commit it follows cannot be undone).
+    /// </summary>
+    void AfterCommit(Func<Task> action);
+
+    /// <summary>
     /// Runs inline projections, then sends all appends (one function call), snapshots and enqueued commands in ONE
     /// <see cref="NpgsqlBatch"/> and commits. Throws <see cref="ConcurrencyException"/> when an expected version does
     /// not match and <see cref="StreamLockTimeoutException"/> on a lock timeout; either way nothing is written.

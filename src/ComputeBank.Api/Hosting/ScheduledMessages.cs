@@ -18,7 +18,7 @@ namespace ComputeBank.Api.Hosting;
 /// commit can drop it before it runs. A queued command is owned by this node and handed to its local queue after the
 /// commit, as Wolverine's outbox does.
 /// </summary>
-public sealed class ScheduledMessages(IWolverineRuntime runtime, DatabaseDependentServices wolverine)
+public sealed partial class ScheduledMessages(IWolverineRuntime runtime, DatabaseDependentServices wolverine, ILogger<ScheduledMessages> logger)
 {
     private IMessageDatabase Database => runtime.Storage as IMessageDatabase
         ?? throw new InvalidOperationException($"Wolverine's message store is {runtime.Storage.GetType().Name}, not a PostgreSQL message database.");
@@ -67,15 +67,49 @@ public sealed class ScheduledMessages(IWolverineRuntime runtime, DatabaseDepende
 
     /// <summary>Hands committed envelopes of <see cref="QueueStatement"/> to their local queue on this node (what
     /// Wolverine's outbox does after its commit). Envelopes stored for any node (Wolverine not started here yet) wait
-    /// for a node's recovery instead.</summary>
+    /// for a node's recovery instead. Never throws: envelopes it could not hand over are released to any node, so that
+    /// a node's durability agent recovers them instead of this node only after a restart.</summary>
     public async Task HandOverAsync(IEnumerable<Envelope> envelopes)
     {
+        List<Guid>? stranded = null;
         foreach (var envelope in envelopes)
         {
-            if (envelope.OwnerId != TransportConstants.AnyNode)
+            if (envelope.OwnerId == TransportConstants.AnyNode)
+            {
+                continue;
+            }
+
+            try
             {
                 await runtime.Endpoints.GetOrBuildSendingAgent(envelope.Destination!).EnqueueOutgoingAsync(envelope);
             }
+            catch (Exception ex)
+            {
+                LogHandOverFailed(logger, envelope.Id, envelope.MessageType, ex);
+                (stranded ??= []).Add(envelope.Id);
+            }
+        }
+
+        if (stranded is not null)
+        {
+            await ReleaseAsync(stranded);
+        }
+    }
+
+    private async Task ReleaseAsync(List<Guid> ids)
+    {
+        try
+        {
+            await using var connection = await Database.DataSource.OpenConnectionAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"UPDATE {Incoming} SET owner_id = {TransportConstants.AnyNode} WHERE id = ANY($1) AND status = '{EnvelopeStatus.Incoming}'";
+            command.Parameters.Add(new NpgsqlParameter { Value = ids.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
+            await command.ExecuteNonQueryAsync();
+        }
+        catch (Exception ex)
+        {
+            // Still owned by this node: they run when it restarts, or on another node once this one is declared dead.
+            LogReleaseFailed(logger, ids.Count, ex);
         }
     }
 
@@ -139,4 +173,10 @@ public sealed class ScheduledMessages(IWolverineRuntime runtime, DatabaseDepende
         var serializer = runtime.Options.DetermineSerializer(envelope);
         return ((T)serializer.ReadFromData(typeof(T), envelope), reader.GetInt32(1));
     }
+
+    [LoggerMessage(EventId = 2301, Level = LogLevel.Warning, Message = "Envelope {EnvelopeId} ({MessageType}) committed but not handed to its local queue; released to any node")]
+    private static partial void LogHandOverFailed(ILogger logger, Guid envelopeId, string? messageType, Exception exception);
+
+    [LoggerMessage(EventId = 2302, Level = LogLevel.Error, Message = "{Count} committed envelopes could not be released to any node; they run when this node restarts")]
+    private static partial void LogReleaseFailed(ILogger logger, int count, Exception exception);
 }

@@ -1,3 +1,4 @@
+using ComputeBank.Api.Features.PublishingIntegrationEvents;
 using ComputeBank.Api.Features.SubmittingAsynchronously;
 using ComputeBank.Api.Ledger;
 using ComputeBank.Api.Observability;
@@ -7,11 +8,12 @@ namespace ComputeBank.Api.Hosting;
 
 /// <summary>
 /// Applies the schema (the ledger's, then Wolverine's; each advisory-locked, so several nodes may start at once) and then
-/// starts Wolverine's runtime (and gives commands queued by a version before it their messages). If the database cannot be reached, the host still starts, answers <c>/health/ready</c>
+/// starts Wolverine's runtime (and gives commands queued and webhooks left to deliver by a version before it their messages). If the database cannot be reached, the host still starts, answers <c>/health/ready</c>
 /// with 503, and keeps trying every few seconds, so that a database that comes up later is picked up without a restart.
 /// </summary>
 public sealed class SchemaMigration(
     MartenEventStore store, Wolverine.Runtime.IWolverineRuntime wolverine, DatabaseDependentServices dependents, CommandQueue commands,
+    EarlierOutbox outbox,
     ILogger<SchemaMigration> logger) : BackgroundService
 {
     private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(3);
@@ -58,6 +60,8 @@ public sealed class SchemaMigration(
             await dependents.StartAsync(cancellationToken);
             // Commands an earlier version queued for its own worker get their Wolverine message.
             await commands.AdoptAsync(cancellationToken);
+            // And webhook deliveries an earlier version left in its outbox table.
+            await outbox.AdoptAsync(cancellationToken);
             _current = true;
             _lastError = null;
         }

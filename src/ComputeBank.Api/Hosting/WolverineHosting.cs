@@ -1,5 +1,6 @@
 using ComputeBank.Api.Features;
 using ComputeBank.Api.Features.ExpiringHolds;
+using ComputeBank.Api.Features.PublishingIntegrationEvents;
 using ComputeBank.Api.Features.SubmittingAsynchronously;
 using ComputeBank.Messaging.Durable;
 using JasperFx;
@@ -45,13 +46,15 @@ public static class WolverineHosting
     {
         var settings = builder.Configuration.GetSection(WolverineSettings.Section).Get<WolverineSettings>() ?? new WolverineSettings();
         var durable = builder.Configuration.GetSection(DurableMessagingFeatures.Section).Get<DurableOptions>() ?? new DurableOptions();
+        var webhooks = builder.Configuration.GetSection(DurableMessagingFeatures.WebhooksSection).Get<WebhookOptions>() ?? new WebhookOptions();
         builder.Services.AddSingleton(settings);
         var others = builder.Services.Where(d => d.ServiceType == typeof(IHostedService)).ToHashSet();
         builder.Services.AddWolverine(options =>
         {
             options.ServiceName = "ComputeBank";
             options.ApplicationAssembly = typeof(WolverineHosting).Assembly;
-            options.Discovery.DisableConventionalDiscovery().IncludeType(typeof(HoldExpiryHandler)).IncludeType(typeof(QueuedCommandHandler));
+            options.Discovery.DisableConventionalDiscovery().IncludeType(typeof(HoldExpiryHandler)).IncludeType(typeof(QueuedCommandHandler))
+                .IncludeType(typeof(WebhookDeliveryHandler));
             options.PersistMessagesWithPostgresql(connectionString, settings.Schema);
             // Created by SchemaMigration with the ledger's schema, which retries while the database is out of reach.
             options.AutoBuildMessageStorageOnStartup = AutoCreate.None;
@@ -60,6 +63,7 @@ public static class WolverineHosting
             options.Durability.StaleNodeTimeout = settings.StaleNodeTimeout;
             HoldExpiryHandler.Route(options);
             QueuedCommandHandler.Route(options, durable);
+            WebhookDeliveryHandler.Route(options, webhooks);
             // Handler code is generated ahead (src/ComputeBank.Api/Internal/Generated) and compiled into this assembly: no
             // Roslyn compile on a node's first message (measured in docs/development.md, which says how to regenerate it).
             options.CodeGeneration.TypeLoadMode = settings.CodeGeneration;

@@ -88,11 +88,19 @@ public sealed class DurableOptions
     /// <summary>How long finished commands keep their outcome on the queue (afterwards the operation log answers).</summary>
     public TimeSpan FinishedRetention { get; set; } = TimeSpan.FromDays(7);
 
-    /// <summary>Exponential cooldown after <paramref name="attempts"/> failed attempts, with "equal jitter": at least
-    /// half the step, so retries neither stampede nor starve.</summary>
-    public TimeSpan Cooldown(int attempts)
+    /// <summary>The cooldown after <paramref name="attempts"/> failed attempts (<see cref="Backoff.Cooldown"/>).</summary>
+    public TimeSpan Cooldown(int attempts) => Backoff.Cooldown(RetryBaseDelay, RetryMaxDelay, attempts);
+}
+
+/// <summary>Retry delays of durable messaging.</summary>
+public static class Backoff
+{
+    /// <summary>Exponential cooldown after <paramref name="attempts"/> failed attempts: <paramref name="baseDelay"/>
+    /// doubled per attempt up to <paramref name="maxDelay"/>, with "equal jitter" (at least half the step, so retries
+    /// neither stampede nor starve).</summary>
+    public static TimeSpan Cooldown(TimeSpan baseDelay, TimeSpan maxDelay, int attempts)
     {
-        var step = Math.Min(RetryMaxDelay.TotalMilliseconds, RetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Clamp(attempts - 1, 0, 20)));
+        var step = Math.Min(maxDelay.TotalMilliseconds, baseDelay.TotalMilliseconds * Math.Pow(2, Math.Clamp(attempts - 1, 0, 20)));
         return TimeSpan.FromMilliseconds((step / 2) + (Random.Shared.NextDouble() * step / 2));
     }
 }

@@ -2,24 +2,22 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
-using ComputeBank.Messaging.Outbox;
+using Microsoft.Extensions.DependencyInjection;
+using ComputeBank.Api.Features.PublishingIntegrationEvents;
 
 namespace ComputeBank.Api.Tests.Durable;
 
-/// <summary>A webhook receiver on 127.0.0.1 that fails its first deliveries, and the API configured to send it every
-/// integration event.</summary>
-public sealed class WebhookApiFactory : DurableApiFactory
+/// <summary>The API configured to send integration events to a <see cref="WebhookReceiver"/> on 127.0.0.1 (subscriber
+/// <paramref name="subscriber"/>), with short retry delays.</summary>
+public abstract class ReceiverApiFactory(int failFirst, string subscriber) : DurableApiFactory
 {
-    public const string Secret = "test-secret-0123456789";
-
-    public WebhookReceiver Receiver { get; } = new(failFirst: 3);
+    public WebhookReceiver Receiver { get; } = new(failFirst);
 
     protected override void AddSettings(IDictionary<string, string?> settings)
     {
-        settings["ComputeBank:Webhooks:Subscribers:0:Name"] = "test-receiver";
+        settings["ComputeBank:Webhooks:Subscribers:0:Name"] = subscriber;
         settings["ComputeBank:Webhooks:Subscribers:0:Url"] = Receiver.Url;
-        settings["ComputeBank:Webhooks:Subscribers:0:Secret"] = Secret;
-        settings["ComputeBank:Webhooks:PollInterval"] = "00:00:00.100";
+        settings["ComputeBank:Webhooks:Subscribers:0:Secret"] = WebhookApiFactory.Secret;
         settings["ComputeBank:Webhooks:RetryBaseDelay"] = "00:00:00.050";
         settings["ComputeBank:Webhooks:RetryMaxDelay"] = "00:00:00.300";
     }
@@ -36,6 +34,23 @@ public sealed class WebhookApiFactory : DurableApiFactory
         Receiver.Dispose();
         GC.SuppressFinalize(this);
     }
+}
+
+/// <summary>A receiver that fails its first three deliveries and accepts every one after.</summary>
+public sealed class WebhookApiFactory() : ReceiverApiFactory(failFirst: 3, "test-receiver")
+{
+    public const string Secret = "test-secret-0123456789";
+}
+
+/// <summary>Counts of webhook deliveries in Wolverine's tables.</summary>
+public static class WebhookBacklog
+{
+    /// <summary>Deliveries stored and not handled yet (due, running or waiting for a retry).</summary>
+    public const string Pending =
+        $"SELECT count(*) FROM wolverine.wolverine_incoming_envelopes WHERE message_type = '{WebhookDelivery.MessageType}' AND status <> 'Handled'";
+
+    /// <summary>Deliveries parked in Wolverine's dead letters.</summary>
+    public const string Parked = $"SELECT count(*) FROM wolverine.wolverine_dead_letters WHERE message_type = '{WebhookDelivery.MessageType}'";
 }
 
 /// <summary>An HttpListener that answers 500 to its first <c>failFirst</c> requests and 200 afterwards, recording each.</summary>
@@ -128,7 +143,7 @@ public sealed class WebhookDeliveryTests : IClassFixture<WebhookApiFactory>
         await Eventually.WaitAsync(
             () => Task.FromResult(_factory.Receiver.Received.Where(r => r.Accepted).Select(r => r.EventId).ToHashSet()),
             received => expected.IsSubsetOf(received!), "every event to be delivered");
-        await Eventually.WaitAsync(() => _factory.Database.ScalarAsync<long>("SELECT count(*) FROM cb.outbox"), n => n == 0, "the outbox to empty");
+        await Eventually.WaitAsync(() => _factory.Database.ScalarAsync<long>(WebhookBacklog.Pending), n => n == 0, "every delivery to be handled");
 
         var received = _factory.Receiver.Received.ToList();
         Assert.Equal(3, received.Count(r => !r.Accepted));
@@ -140,6 +155,54 @@ public sealed class WebhookDeliveryTests : IClassFixture<WebhookApiFactory>
         Assert.Equal("tr-" + consumer, (string?)settled["operationId"]);
         Assert.Contains(received, r => (string?)JsonNode.Parse(r.Body)!["type"] == "HoldCaptured");
         Assert.False(WebhookSignature.Verify("another-secret", WebhookSignature.Sign(WebhookApiFactory.Secret, 1, "{}"), "{}"));
+    }
+
+    [Fact]
+    public async Task GivenTheSameEventCommittedOnce_ThenItsDeliveryIsOneWolverineEnvelope_WrittenInTheEventsTransaction()
+    {
+        var (provider, consumer) = ("prov-" + Guid.NewGuid().ToString("N")[..8], "cons-" + Guid.NewGuid().ToString("N")[..8]);
+        await _client.FundAsync(provider, consumer, "3");
+        // A refused command writes no event, so it announces nothing: the deliveries are exactly the committed events.
+        (await _client.TransferAsync("tr-refused-" + consumer, consumer, provider, "1000")).ShouldBe(HttpStatusCode.UnprocessableEntity);
+
+        var ours = (string? id) => id is not null && (id.StartsWith($"account-{provider}/", StringComparison.Ordinal) || id.StartsWith($"account-{consumer}/", StringComparison.Ordinal));
+        var committed = await _factory.Database.ScalarAsync<long>(
+            $"SELECT count(*) FROM cb.events WHERE stream_id IN ('account-{provider}', 'account-{consumer}') AND type IN ('V1.CapacityDeposited', 'V1.CreditsTransferredOut')");
+        await Eventually.WaitAsync(
+            () => Task.FromResult(_factory.Receiver.Received.Where(r => r.Accepted && ours(r.EventId)).Select(r => r.EventId).Distinct().Count()),
+            n => n == committed, "one delivered event id per committed event of the two accounts");
+        Assert.Equal(2, committed);
+        Assert.Equal(committed, await _factory.Database.ScalarAsync<long>(
+            $"SELECT count(*) FROM wolverine.wolverine_incoming_envelopes WHERE message_type = '{WebhookDelivery.MessageType}' AND id = ANY(ARRAY[" +
+            string.Join(", ", _factory.Receiver.Received.Where(r => ours(r.EventId)).Select(r => r.EventId).Distinct()
+                .Select(id => $"'{IntegrationEventsProjection.DeliveryId("test-receiver", id!)}'::uuid")) + "])"));
+        Assert.DoesNotContain(_factory.Receiver.Received, r => r.Body.Contains("tr-refused-", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task GivenDeliveriesLeftInTheOutboxOfAnEarlierVersion_WhenANodeAdoptsThem_ThenEachIsDelivered_AndTheTableIsGone()
+    {
+        var (pending, parked) = ("earlier-" + Guid.NewGuid().ToString("N")[..8] + "/1", "earlier-" + Guid.NewGuid().ToString("N")[..8] + "/1");
+        // The outbox table as the version before webhooks ran on Wolverine created it, with a delivery still to send and
+        // one parked after its attempts.
+        await _factory.Database.ExecuteAsync(
+            "CREATE TABLE cb.outbox (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, event_id text NOT NULL, subscriber text NOT NULL, " +
+            "event_type text NOT NULL, payload jsonb NOT NULL, status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'dead')), " +
+            "attempts integer NOT NULL DEFAULT 0, available_at timestamptz NOT NULL DEFAULT now(), locked_until timestamptz, owner text, " +
+            "lease_token uuid, last_error text, created_at timestamptz NOT NULL DEFAULT now(), UNIQUE (event_id, subscriber)); " +
+            "INSERT INTO cb.outbox (event_id, subscriber, event_type, payload, status, attempts) VALUES " +
+            $"('{pending}', 'test-receiver', 'CapacityDeposited', '{{\"id\": \"{pending}\", \"type\": \"CapacityDeposited\"}}', 'pending', 2), " +
+            $"('{parked}', 'test-receiver', 'CapacityDeposited', '{{\"id\": \"{parked}\", \"type\": \"CapacityDeposited\"}}', 'dead', 150)");
+        var outbox = _factory.Services.GetRequiredService<EarlierOutbox>();
+
+        Assert.Equal(2, await outbox.AdoptAsync(CancellationToken.None));
+
+        Assert.Equal(0, await _factory.Database.ScalarAsync<long>("SELECT count(*) FROM pg_tables WHERE schemaname = 'cb' AND tablename = 'outbox'"));
+        await Eventually.WaitAsync(
+            () => Task.FromResult(_factory.Receiver.Received.Where(r => r.Accepted).Select(r => r.EventId).ToHashSet()),
+            received => received.Contains(pending) && received.Contains(parked), "both adopted deliveries to be delivered");
+        Assert.All(_factory.Receiver.Received.Where(r => r.EventId == pending || r.EventId == parked), r => Assert.True(r.ValidSignature));
+        Assert.Equal(0, await outbox.AdoptAsync(CancellationToken.None));
     }
 
     private async Task<HashSet<string?>> ExpectedEventIdsAsync()
@@ -156,5 +219,37 @@ public sealed class WebhookDeliveryTests : IClassFixture<WebhookApiFactory>
         }
 
         return ids;
+    }
+}
+
+/// <summary>A receiver that never accepts, of deposits only, and two attempts per delivery.</summary>
+public sealed class ParkingWebhookApiFactory() : ReceiverApiFactory(failFirst: int.MaxValue, "down-receiver")
+{
+    protected override void AddSettings(IDictionary<string, string?> settings)
+    {
+        base.AddSettings(settings);
+        settings["ComputeBank:Webhooks:Subscribers:0:EventTypes:0"] = "CapacityDeposited";
+        settings["ComputeBank:Webhooks:MaxAttempts"] = "2";
+    }
+}
+
+public sealed class WebhookParkingTests(ParkingWebhookApiFactory factory) : IClassFixture<ParkingWebhookApiFactory>
+{
+    [Fact]
+    public async Task GivenASubscriberThatNeverAccepts_ThenADeliveryIsTriedMaxAttemptsTimes_AndParkedInWolverinesDeadLetters()
+    {
+        var client = new LedgerClient(factory.CreateClient());
+        var provider = "prov-" + Guid.NewGuid().ToString("N")[..8];
+        (await client.OpenAsync(provider, "provider")).ShouldBe(HttpStatusCode.Created);
+        (await client.DepositAsync("dep-" + provider, provider, "4")).ShouldBe(HttpStatusCode.Created);
+
+        await Eventually.WaitAsync(() => factory.Database.ScalarAsync<long>(WebhookBacklog.Parked), n => n == 1, "the delivery to be parked");
+        Assert.Equal(0, await factory.Database.ScalarAsync<long>(WebhookBacklog.Pending));
+        var attempts = factory.Receiver.Received.Where(r => r.EventId == $"account-{provider}/2").ToList();
+        Assert.Equal(2, attempts.Count);
+        Assert.All(attempts, r => Assert.False(r.Accepted));
+        var letter = await factory.Database.ScalarAsync<string>(
+            $"SELECT exception_type FROM wolverine.wolverine_dead_letters WHERE message_type = '{WebhookDelivery.MessageType}'");
+        Assert.Equal(typeof(WebhookNotDelivered).FullName, letter);
     }
 }

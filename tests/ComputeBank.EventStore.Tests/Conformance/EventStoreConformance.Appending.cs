@@ -257,6 +257,38 @@ public abstract partial class EventStoreConformance
     }
 
     [Fact]
+    public async Task GivenAfterCommitActions_ThenTheyRunOnceTheRowsAreCommitted_AndNotWhenTheCommitFails()
+    {
+        var (committed, refused, failed) = (NewStreamId("after-ok"), NewStreamId("after-conflict"), NewStreamId("after-error"));
+        var seen = new List<string>();
+        await using (var session = Store.OpenSession())
+        {
+            session.StartStream(committed, "Account", [new Deposited(1)]);
+            // What the action sees is committed: another connection reads the stream.
+            session.AfterCommit(async () => seen.Add($"{committed}:{(await Store.ReadStreamAsync(committed, 1, Ct)).Count}"));
+            await session.SaveChangesAsync(Ct);
+        }
+
+        await using (var session = Store.OpenSession())
+        {
+            session.StartStream(committed, "Account", [new Deposited(2)]);
+            session.AfterCommit(() => { seen.Add(refused); return Task.CompletedTask; });
+            await Assert.ThrowsAsync<ConcurrencyException>(() => session.SaveChangesAsync(Ct));
+        }
+
+        await using (var session = Store.OpenSession())
+        {
+            session.StartStream(failed, "Account", [new Deposited(3)]);
+            session.AfterCommit(() => { seen.Add(failed); return Task.CompletedTask; });
+            await session.FlushAsync(Ct);
+            session.Enqueue(new Npgsql.NpgsqlBatchCommand("SELECT 1 / 0"));
+            await Assert.ThrowsAsync<Npgsql.PostgresException>(() => session.CommitAsync(Ct));
+        }
+
+        Assert.Equal([$"{committed}:1"], seen);
+    }
+
+    [Fact]
     public async Task GivenUnregisteredEventType_WhenAppending_ThenClearErrorNamesTheType()
     {
         await using var session = Store.OpenSession();

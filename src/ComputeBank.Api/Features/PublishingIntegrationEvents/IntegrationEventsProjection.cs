@@ -3,17 +3,19 @@ using System.Text.Json.Nodes;
 using ComputeBank.Domain;
 using ComputeBank.Domain.Accounts;
 using ComputeBank.Domain.Holds;
+using ComputeBank.Api.Hosting;
 using ComputeBank.EventStore;
-using ComputeBank.Messaging.Outbox;
 
 namespace ComputeBank.Api.Features.PublishingIntegrationEvents;
 
 /// <summary>
-/// Writes the integration events other systems subscribe to into the outbox, inline in the append's transaction (so an
-/// event is announced if and only if it committed). Each has a stable id, <c>{streamId}/{version}</c>, that every
-/// retry repeats. The relay (<see cref="OutboxRelay"/>) delivers them after commit.
+/// Stores the integration events other systems subscribe to as Wolverine messages, one <see cref="WebhookDelivery"/>
+/// per event and subscriber that wants it, inline in the append's transaction (so an event is announced if and only if
+/// it committed), and hands them to this node's queue <c>webhooks</c> once the commit is done. Each event has a stable
+/// id, <c>{streamId}/{version}</c>, that every retry repeats; each delivery's envelope id is derived from it and the
+/// subscriber.
 /// </summary>
-public sealed class IntegrationEventsProjection(OutboxWriter outbox, WebhookOptions options) : IInlineProjection
+public sealed class IntegrationEventsProjection(ScheduledMessages messages, WebhookOptions options) : IInlineProjection
 {
     /// <summary>Domain event -> integration event name. The sending side of a transfer carries the settlement.</summary>
     private static readonly Dictionary<Type, string> Published = new()
@@ -36,16 +38,37 @@ public sealed class IntegrationEventsProjection(OutboxWriter outbox, WebhookOpti
             return;
         }
 
-        var integration = events.Where(e => Published.ContainsKey(e.Data.GetType())).Select(ToIntegrationEvent).ToList();
-        foreach (var statement in outbox.InsertStatements(integration, options.Subscribers))
+        var deliveries = new List<(Guid, object)>();
+        foreach (var pending in events)
         {
-            session.Enqueue(statement);
+            if (!Published.TryGetValue(pending.Data.GetType(), out var type))
+            {
+                continue;
+            }
+
+            var (id, payload) = ToIntegrationEvent(pending, type);
+            foreach (var subscriber in options.Subscribers.Where(s => s.Wants(type)))
+            {
+                deliveries.Add((DeliveryId(subscriber.Key, id), new WebhookDelivery(id, subscriber.Key, type, payload)));
+            }
         }
+
+        if (deliveries.Count == 0)
+        {
+            return;
+        }
+
+        var (statement, envelopes) = messages.QueueStatement(deliveries);
+        session.Enqueue(statement);
+        session.AfterCommit(() => messages.HandOverAsync(envelopes));
     }
 
-    private static IntegrationEvent ToIntegrationEvent(PendingEvent pending)
+    /// <summary>The envelope id of the delivery of event <paramref name="eventId"/> to <paramref name="subscriber"/>.</summary>
+    public static Guid DeliveryId(string subscriber, string eventId) => ScheduledMessages.IdFor($"webhook:{subscriber}:{eventId}");
+
+    /// <summary>The event's id and the JSON body subscribers receive.</summary>
+    private static (string Id, string Payload) ToIntegrationEvent(PendingEvent pending, string type)
     {
-        var type = Published[pending.Data.GetType()];
         var operationId = pending.Metadata.Headers?.GetValueOrDefault("operationId");
         var id = pending.Version is { } version
             ? $"{pending.StreamId}/{version.ToString(System.Globalization.CultureInfo.InvariantCulture)}"
@@ -59,6 +82,6 @@ public sealed class IntegrationEventsProjection(OutboxWriter outbox, WebhookOpti
             ["streamVersion"] = pending.Version,
             ["data"] = JsonSerializer.SerializeToNode(pending.Data, pending.Data.GetType(), DomainJson.Options),
         };
-        return new IntegrationEvent(id, type, payload);
+        return (id, payload.ToJsonString());
     }
 }

@@ -110,20 +110,8 @@ public static partial class QueuedCommandHandler
     }
 
     /// <summary>The error policy's action: another attempt after <see cref="DurableOptions.Cooldown"/>.</summary>
-    internal static async ValueTask RetryLaterAsync(IWolverineRuntime runtime, IEnvelopeLifecycle lifecycle, Exception exception)
-    {
-        var cooldown = runtime.Services.GetRequiredService<DurableOptions>().Cooldown(lifecycle.Envelope?.Attempts ?? 1);
-        if (cooldown < TimeSpan.FromSeconds(2))
-        {
-            await Task.Delay(cooldown);
-            await lifecycle.RetryExecutionNowAsync();
-        }
-        else
-        {
-            // Longer waits are stored: the retry survives a restart and leaves the slot to other commands meanwhile.
-            await lifecycle.ReScheduleAsync(DateTimeOffset.UtcNow + cooldown);
-        }
-    }
+    internal static ValueTask RetryLaterAsync(IWolverineRuntime runtime, IEnvelopeLifecycle lifecycle, Exception exception) =>
+        WolverineRetries.LaterAsync(lifecycle, runtime.Services.GetRequiredService<DurableOptions>().Cooldown(lifecycle.Envelope?.Attempts ?? 1));
 
     [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Command {OperationId} went to dead letter {DeadLetterId}: {Error}")]
     private static partial void LogDeadLettered(ILogger logger, string operationId, long deadLetterId, string error);
