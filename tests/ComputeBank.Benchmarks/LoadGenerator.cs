@@ -100,6 +100,41 @@ internal sealed class LoadGenerator(Uri baseAddress, int apiProcessId, BenchOpti
         return await RunAsync(name, options.BatchClients, TimeSpan.FromSeconds(options.Seconds), send);
     }
 
+    /// <summary>Closed-loop POST /api/v1/commands of single transfers (queued, answered 202) from
+    /// <see cref="BenchOptions.Clients"/> clients, then the wait until <paramref name="pending"/> (queued commands not
+    /// finished) is 0. Returns the submissions and the commands finished per second from the first submission to the
+    /// last finish.</summary>
+    public async Task<(PhaseResult Submitted, double FinishedPerSecond)> QueuedTransfersAsync(Func<Task<long>> pending, string name = "async")
+    {
+        await RunAsync("warm-up", options.Clients, TimeSpan.FromSeconds(options.WarmupSeconds), QueueAsync);
+        await DrainedAsync(pending);
+        var clock = Stopwatch.StartNew();
+        var submitted = await RunAsync(name, options.Clients, TimeSpan.FromSeconds(options.Seconds), QueueAsync);
+        await DrainedAsync(pending);
+        return (submitted, submitted.Commands / clock.Elapsed.TotalSeconds);
+    }
+
+    private static async Task DrainedAsync(Func<Task<long>> pending)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (await pending() > 0)
+        {
+            if (deadline.Elapsed > TimeSpan.FromMinutes(10))
+            {
+                throw new TimeoutException("Queued commands did not finish within 10 minutes.");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    private async Task<(int, int)> QueueAsync(Random random)
+    {
+        using var response = await _http.PostAsJsonAsync(new Uri("/api/v1/commands", UriKind.Relative), RandomTransfer(random));
+        await response.Content.LoadIntoBufferAsync();
+        return (1, response.StatusCode == HttpStatusCode.Accepted ? 1 : 0);
+    }
+
     private async Task<PhaseResult> RunAsync(string phase, int clients, TimeSpan duration, Func<Random, Task<(int Commands, int Succeeded)>> send)
     {
         var from = timeline.Now;

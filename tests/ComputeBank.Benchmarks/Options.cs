@@ -60,7 +60,8 @@ internal sealed class BenchOptions
         "  --api <ComputeBank.Api.dll>      measure another build (e.g. an older commit's)\n" +
         "  --old-api <ComputeBank.Api.dll>  also measure an older build, single and batch, in the same run (ratios new/old)\n" +
         "  --peer <dll>                     the peer's build (default: tests/ComputeBank.Benchmarks.Peer's Release build)\n" +
-        "  --phases single,batch,peer       which load phases run (all three; peer: the Critter Stack transfer, single)\n" +
+        "  --phases single,batch,peer       which load phases run (all three; peer: the Critter Stack transfer, single);\n" +
+        "                                   async alone: the queued path, this build and --old-api in one run\n" +
         "  --baselines false                profiling mode: the phases alone, the API's pid printed, no ratios, no chart";
 
     /// <summary>True when the arguments ask for the usage text.</summary>

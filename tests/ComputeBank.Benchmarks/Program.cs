@@ -11,6 +11,8 @@ using Npgsql;
 //   4. with --old-api, an older build through the same two phases (issue 19: this build at least 0.9x of it);
 //   5. the peer (tests/ComputeBank.Benchmarks.Peer): the idiomatic Critter Stack transfer, a Wolverine.Http endpoint over
 //      two [WriteAggregate] Marten account streams with an inline snapshot, one transaction per request, driven like 2.
+// `--phases async` (alone) measures the queued path instead: POST /api/v1/commands of single transfers, submissions/s
+// and commands finished/s end to end, for this build and the --old-api build in the same run.
 // Prints commands/s, p50/p99 latency and each ratio to the baselines, and writes an SVG chart of throughput and
 // latency per second over the run. Every figure is a ratio against baselines measured in the same run, because the
 // machine (2 cores, shared with other work) is noisy.
@@ -73,6 +75,38 @@ try
 
     if (!options.Baselines || options.Phases.Count < 2)
     {
+        if (options.Phases.Contains("async"))
+        {
+            // The queued path (POST /api/v1/commands): this build, then the old one when given, in the same run.
+            var queued = new List<(string Label, PhaseResult Submitted, double Finished)>();
+            foreach (var (label, dll) in new[] { ("this build", apiDll), ("old build", options.OldApiDll) })
+            {
+                if (dll is null)
+                {
+                    continue;
+                }
+
+                var connection = await databases.CreateAsync(label == "this build" ? "api" : "old");
+                await using var queuing = await ApiProcess.StartAsync(dll, connection, options);
+                var load = new LoadGenerator(queuing.BaseAddress, queuing.ProcessId, options, new Timeline());
+                await load.SetUpAsync(accounts: 1000);
+                await using var database = NpgsqlDataSource.Create(connection);
+                var (submitted, finished) = await load.QueuedTransfersAsync(async () =>
+                    (long)(await database.CreateCommand("SELECT count(*) FROM cb.command_queue WHERE status = 'pending'").ExecuteScalarAsync())!);
+                queued.Add((label, submitted, finished));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"async, {label}: {submitted.Clients} clients, {submitted.CommandsPerSecond:N0} submissions/s (p99 {submitted.P99Ms:0.0} ms, {submitted.Failed} refused), {finished:N0} commands finished/s end to end"));
+            }
+
+            if (queued.Count == 2)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"async, this build / old build: submissions {queued[0].Submitted.CommandsPerSecond / queued[1].Submitted.CommandsPerSecond:0.00}x, end to end {queued[0].Finished / queued[1].Finished:0.00}x"));
+            }
+
+            return 0;
+        }
+
         // Profiling mode: the chosen phases alone, no baselines, so no ratios, no chart.
         await using var alone = await ApiProcess.StartAsync(apiDll, await databases.CreateAsync("api"), options);
         Console.WriteLine($"API pid {alone.ProcessId}");
