@@ -9,7 +9,7 @@ namespace ComputeBank.Api.Features;
 
 /// <summary>
 /// The thin HTTP adapter every command endpoint shares: read the JSON body (with route values) into the kind's request
-/// record, turn it into a domain command, send it on the bus, answer its reply. No business logic lives here.
+/// record, turn it into a domain command, hand it to Wolverine (<see cref="LedgerCommands"/>), answer its reply. No business logic lives here.
 /// </summary>
 internal static class CommandEndpoints
 {
@@ -22,8 +22,8 @@ internal static class CommandEndpoints
         foreach (var kind in CommandRegistry.Offered)
         {
             var route = kind.Route!;
-            api.MapMethods(route.Pattern, [route.Method], (HttpContext http, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken ct) =>
-                    HandleAsync(http, kind, catalogue, bus, time, ct))
+            api.MapMethods(route.Pattern, [route.Method], (HttpContext http, LedgerCatalogue catalogue, LedgerCommands commands, TimeProvider time, CancellationToken ct) =>
+                    HandleAsync(http, kind, catalogue, commands, time, ct))
                 .WithName(route.Name)
                 .RequireAuthorization(kind.Policy!)
                 .DocumentCommand(kind);
@@ -31,7 +31,7 @@ internal static class CommandEndpoints
     }
 
     public static async Task<IResult> HandleAsync(
-        HttpContext http, CommandKind kind, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken cancellationToken)
+        HttpContext http, CommandKind kind, LedgerCatalogue catalogue, LedgerCommands commands, TimeProvider time, CancellationToken cancellationToken)
     {
         JsonObject body;
         if (kind.Shape.BodyOptional && (http.Request.ContentLength ?? 0) == 0 && !http.Request.HasJsonContentType())
@@ -74,7 +74,7 @@ internal static class CommandEndpoints
             return await SubmittingAsynchronously.AsyncSubmission.AcceptAsync(http, kind, envelope!, body, cancellationToken);
         }
 
-        var reply = await bus.SendAsync(envelope!, cancellationToken);
+        var reply = await commands.SendAsync(envelope!, cancellationToken);
         return new ReplyResult(reply);
     }
 

@@ -53,6 +53,7 @@ public static class ComputeBankHost
             busOptions,
             sp.GetRequiredService<ILogger<CommandBus>>(),
             sp.GetRequiredService<ILoggerFactory>().CreateLogger(CommandBus.CommandLogCategory)));
+        services.AddSingleton(sp => new LedgerCommands(sp.GetRequiredService<Wolverine.Runtime.IWolverineRuntime>(), sp.GetRequiredService<DatabaseDependentServices>()));
         services.AddSingleton<SchemaMigration>();
         services.AddHostedService(sp => sp.GetRequiredService<SchemaMigration>());
         builder.AddObservability();

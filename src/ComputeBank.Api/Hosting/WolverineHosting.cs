@@ -37,8 +37,9 @@ public sealed class WolverineSettings
 /// <summary>
 /// The Wolverine runtime of the service: envelopes persisted in PostgreSQL (schema <c>wolverine</c> by default, created
 /// and migrated by Wolverine at start under its own lock), durable local queues, retries and dead letters. Only the
-/// handlers named here are discovered. Group commit, the operation log and the hash chain stay ours: a handler hands its
-/// command to the <see cref="Messaging.CommandBus"/>, which decides it with every other command of its group commit.
+/// handlers named here are discovered. Every command is a Wolverine message (<see cref="LedgerCommands"/>). Group commit,
+/// the operation log and the hash chain stay ours: a handler hands its command to the <see cref="Messaging.CommandBus"/>,
+/// which decides it with every other command of its group commit.
 /// </summary>
 public static class WolverineHosting
 {
@@ -54,7 +55,7 @@ public static class WolverineHosting
             options.ServiceName = "ComputeBank";
             options.ApplicationAssembly = typeof(WolverineHosting).Assembly;
             options.Discovery.DisableConventionalDiscovery().IncludeType(typeof(HoldExpiryHandler)).IncludeType(typeof(QueuedCommandHandler))
-                .IncludeType(typeof(WebhookDeliveryHandler));
+                .IncludeType(typeof(WebhookDeliveryHandler)).IncludeType(typeof(LedgerCommandHandler));
             options.PersistMessagesWithPostgresql(connectionString, settings.Schema);
             // Created by SchemaMigration with the ledger's schema, which retries while the database is out of reach.
             options.AutoBuildMessageStorageOnStartup = AutoCreate.None;

@@ -20,8 +20,8 @@ public static class SubmitBatchEndpoint
     public const long MaxBatchBytes = 8 * 1024 * 1024;
 
     public static void Map(IEndpointRouteBuilder api) =>
-        api.MapPost("/commands/batch", (HttpContext http, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken ct) =>
-                SubmitAsync(http, CommandRegistry.OfferedByType, catalogue, bus, time, ct))
+        api.MapPost("/commands/batch", (HttpContext http, LedgerCatalogue catalogue, LedgerCommands ledger, TimeProvider time, CancellationToken ct) =>
+                SubmitAsync(http, CommandRegistry.OfferedByType, catalogue, ledger, time, ct))
             .WithName("SubmitBatch")
             .RequireAuthorization(Policies.Writer)
             .WithTags(ApiDocs.CommandsTag)
@@ -37,7 +37,7 @@ public static class SubmitBatchEndpoint
             .ProducesProblems(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type");
 
     private static async Task<IResult> SubmitAsync(
-        HttpContext http, IReadOnlyDictionary<string, CommandKind> kinds, LedgerCatalogue catalogue, CommandBus bus, TimeProvider time, CancellationToken cancellationToken)
+        HttpContext http, IReadOnlyDictionary<string, CommandKind> kinds, LedgerCatalogue catalogue, LedgerCommands ledger, TimeProvider time, CancellationToken cancellationToken)
     {
         var (document, problem) = await JsonBody.ReadAsync(http.Request, MaxBatchBytes, cancellationToken);
         if (problem is not null)
@@ -121,7 +121,7 @@ public static class SubmitBatchEndpoint
         }
         else if (envelopes.Count > 0)
         {
-            var sent = await bus.SendManyAsync([.. envelopes.Select(e => e.Envelope)], atomic, cancellationToken);
+            var sent = await ledger.SendManyAsync([.. envelopes.Select(e => e.Envelope)], atomic, cancellationToken);
             for (var i = 0; i < envelopes.Count; i++)
             {
                 replies[envelopes[i].Index] = sent[i];
