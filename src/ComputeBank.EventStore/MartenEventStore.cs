@@ -310,15 +310,29 @@ public sealed class MartenEventStore : IAsyncDisposable
     }
 
     /// <summary>
-    /// Folds a stream's events into a state with <paramref name="evolve"/>, starting from <c>default</c>. With
-    /// <paramref name="version"/> and/or <paramref name="timestamp"/> it returns the state as it was then (time travel).
+    /// A stream's events through Marten's own read (<c>FetchStreamAsync</c>), in version order: all of them, or with
+    /// <paramref name="version"/> and/or <paramref name="timestamp"/> only those up to that version and stored at or
+    /// before that instant (time travel). Empty for a stream that does not exist.
+    /// </summary>
+    public async Task<IReadOnlyList<ReplayedEvent>> FetchStreamAsync(string streamId, CancellationToken ct, long? version = null, DateTimeOffset? timestamp = null)
+    {
+        ArgumentNullException.ThrowIfNull(streamId);
+        await using var session = Marten.QuerySession();
+        var events = await session.Events.FetchStreamAsync(streamId, version ?? 0, timestamp, token: ct);
+        return [.. events.Select(e => new ReplayedEvent(e.Version, e.Timestamp, e.Data))];
+    }
+
+    /// <summary>
+    /// Folds a stream's events (<see cref="FetchStreamAsync"/>) into a state with <paramref name="evolve"/>, starting
+    /// from <c>default</c>. With <paramref name="version"/> and/or <paramref name="timestamp"/> it returns the state as
+    /// it was then (time travel).
     /// </summary>
     public async Task<T?> AggregateStreamAsync<T>(
         string streamId, Func<T?, object, T?> evolve, CancellationToken ct, long? version = null, DateTimeOffset? timestamp = null)
     {
         ArgumentNullException.ThrowIfNull(evolve);
         var state = default(T);
-        foreach (var e in await ReadStreamAsync(streamId, 1, ct, version, timestamp))
+        foreach (var e in await FetchStreamAsync(streamId, ct, version, timestamp))
         {
             state = evolve(state, e.Data);
         }

@@ -55,6 +55,9 @@ public sealed record StoredEvent(
     long Sequence, string StreamId, long Version, string TypeName, object Data, EventMetadata Metadata,
     DateTimeOffset Timestamp, string Hash, string? PreviousHash);
 
+/// <summary>An event as a replay needs it: its version, when it was stored, its data.</summary>
+public sealed record ReplayedEvent(long Version, DateTimeOffset Timestamp, object Data);
+
 /// <summary>
 /// A stream as read for writing: its version (0 = no stream), the latest snapshot at or below that version (null,
 /// <see cref="SnapshotVersion"/> 0 when none) and the events after the snapshot up to <see cref="Version"/>.

@@ -59,8 +59,8 @@ public static class GetBalancesEndpoint
         }
 
         var streamId = StreamIds.Account(id!);
-        var events = await store.ReadStreamAsync(streamId, 1, ct, version, asOf);
-        if (events.Count == 0 && (await store.ReadStreamAsync(streamId, 1, ct, toVersion: 1)).Count == 0)
+        var events = await store.FetchStreamAsync(streamId, ct, version, asOf);
+        if (events.Count == 0 && (await store.FetchStreamAsync(streamId, ct, version: 1)).Count == 0)
         {
             return Problems.NotFound("account_not_found", $"No account '{accountId}'.");
         }
