@@ -52,6 +52,36 @@ internal sealed class EventSession(MartenEventStore store, EventMetadata metadat
         await BeginAsync(ct);
         var ids = streamIds.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         await using var batch = new NpgsqlBatch(_connection, _transaction);
+        AddFetchStatements(batch, ids, mode, knownVersions);
+        Dictionary<string, FetchedStream> result;
+        try
+        {
+            await using var reader = await batch.ExecuteReaderAsync(ct);
+            result = await ReadFetchedAsync(reader, mode, ct);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
+        {
+            await FinishAsync();
+            throw new StreamLockTimeoutException(ids, e);
+        }
+        catch
+        {
+            await FinishAsync();
+            throw;
+        }
+
+        foreach (var id in ids)
+        {
+            result.TryAdd(id, new FetchedStream(id, 0, null, null, 0, []));
+        }
+
+        return result;
+    }
+
+    /// <summary>The fetch's statements, sent in one round-trip: the lock timeout and the row locks (in stream id order)
+    /// when locking, the commit timestamp, then the streams, snapshots and events.</summary>
+    private void AddFetchStatements(NpgsqlBatch batch, string[] ids, LockMode mode, IReadOnlyDictionary<string, long>? knownVersions)
+    {
         if (mode != LockMode.None)
         {
             if (store.LockTimeout is { } timeout)
@@ -75,68 +105,54 @@ internal sealed class EventSession(MartenEventStore store, EventMetadata metadat
             IdsParameter(ids),
             IdsParameter(known),
             new NpgsqlParameter<long[]> { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, TypedValue = [.. known.Select(id => knownVersions![id])] }));
+    }
+
+    /// <summary>Reads the fetch's results: the commit timestamp, then one row per event (or per stream without events
+    /// after its snapshot), grouped by stream.</summary>
+    private async Task<Dictionary<string, FetchedStream>> ReadFetchedAsync(NpgsqlDataReader reader, LockMode mode, CancellationToken ct)
+    {
+        while (reader.FieldCount != 16 || reader.GetName(0) != "id")
+        {
+            if (reader.GetName(0) == "clock_timestamp" && await reader.ReadAsync(ct))
+            {
+                _timestamp ??= reader.GetFieldValue<DateTimeOffset>(0);
+            }
+
+            await reader.NextResultAsync(ct);
+        }
 
         var result = new Dictionary<string, FetchedStream>(StringComparer.Ordinal);
-        try
+        FetchedStream? current = null;
+        List<StoredEvent>? events = null;
+        while (await reader.ReadAsync(ct))
         {
-            await using var reader = await batch.ExecuteReaderAsync(ct);
-            while (reader.FieldCount != 16 || reader.GetName(0) != "id")
+            var id = reader.GetString(0);
+            if (current?.StreamId != id)
             {
-                if (reader.GetName(0) == "clock_timestamp" && await reader.ReadAsync(ct))
+                events = [];
+                var hasSnapshot = !reader.IsDBNull(3);
+                var fromKnown = !reader.IsDBNull(15);
+                current = new FetchedStream(
+                    id,
+                    reader.GetInt64(1),
+                    reader.IsDBNull(2) ? null : reader.GetString(2),
+                    hasSnapshot ? store.Types.Deserialize(reader.GetString(4), reader.GetFieldValue<byte[]>(5), store.Json).Value : null,
+                    fromKnown ? reader.GetInt64(15) : hasSnapshot ? reader.GetInt64(3) : 0,
+                    events)
                 {
-                    _timestamp ??= reader.GetFieldValue<DateTimeOffset>(0);
+                    FromKnownVersion = fromKnown,
+                };
+                result[id] = current;
+                if (mode == LockMode.Exclusive)
+                {
+                    _rowLocked[id] = current.Version;
                 }
-
-                await reader.NextResultAsync(ct);
             }
 
-            FetchedStream? current = null;
-            List<StoredEvent>? events = null;
-            while (await reader.ReadAsync(ct))
+            if (!reader.IsDBNull(6))
             {
-                var id = reader.GetString(0);
-                if (current?.StreamId != id)
-                {
-                    events = [];
-                    var hasSnapshot = !reader.IsDBNull(3);
-                    var fromKnown = !reader.IsDBNull(15);
-                    current = new FetchedStream(
-                        id,
-                        reader.GetInt64(1),
-                        reader.IsDBNull(2) ? null : reader.GetString(2),
-                        hasSnapshot ? store.Types.Deserialize(reader.GetString(4), reader.GetFieldValue<byte[]>(5), store.Json).Value : null,
-                        fromKnown ? reader.GetInt64(15) : hasSnapshot ? reader.GetInt64(3) : 0,
-                        events)
-                    {
-                        FromKnownVersion = fromKnown,
-                    };
-                    result[id] = current;
-                    if (mode == LockMode.Exclusive)
-                    {
-                        _rowLocked[id] = current.Version;
-                    }
-                }
-
-                if (!reader.IsDBNull(6))
-                {
-                    events!.Add(store.ReadEvent(reader, 6));
-                }
+                events!.Add(store.ReadEvent(reader, 6));
             }
-        }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
-        {
-            await FinishAsync();
-            throw new StreamLockTimeoutException(ids, e);
-        }
-        catch
-        {
-            await FinishAsync();
-            throw;
-        }
-
-        foreach (var id in ids)
-        {
-            result.TryAdd(id, new FetchedStream(id, 0, null, null, 0, []));
         }
 
         return result;

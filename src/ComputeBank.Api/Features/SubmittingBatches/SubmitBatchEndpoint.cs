@@ -46,8 +46,21 @@ public static class SubmitBatchEndpoint
         }
 
         using var _ = document;
-        var root = document!.RootElement;
-        // The batch's envelope is read here; each item's body is read by its kind, as on the command's own endpoint.
+        var (atomic, commands, errors) = ReadBatch(document!.RootElement);
+        if (errors.Count > 0)
+        {
+            return Problems.Validation(errors);
+        }
+
+        var (replies, envelopes) = ReadItems(commands, kinds, catalogue, CommandEndpoints.ContextOf(http, time));
+        await CommandSecurity.RefuseUnauthorizedAsync(http, replies, envelopes, cancellationToken);
+        await AnswerAsync(http, ledger, atomic, commands, replies, envelopes, cancellationToken);
+        return new BatchResult(atomic, replies!, http.Response.Headers.ContainsKey("Preference-Applied") ? StatusCodes.Status202Accepted : StatusCodes.Status200OK);
+    }
+
+    /// <summary>The batch's own fields; each item's body is read by its kind, as on the command's own endpoint.</summary>
+    private static (bool Atomic, JsonElement Commands, Dictionary<string, string[]> Errors) ReadBatch(JsonElement root)
+    {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         var atomic = false;
         if (root.TryGetProperty("atomic", out var atomicValue) && atomicValue.ValueKind != JsonValueKind.Null)
@@ -71,12 +84,13 @@ public static class SubmitBatchEndpoint
             errors["commands"] = [$"must hold 1 to {MaxCommands} commands"];
         }
 
-        if (errors.Count > 0)
-        {
-            return Problems.Validation(errors);
-        }
+        return (atomic, commands, errors);
+    }
 
-        var context = CommandEndpoints.ContextOf(http, time);
+    /// <summary>Every item read into an envelope for the bus, or answered by its validation problem.</summary>
+    private static (CommandReply?[] Replies, List<(int Index, CommandEnvelope Envelope)> Envelopes) ReadItems(
+        JsonElement commands, IReadOnlyDictionary<string, CommandKind> kinds, LedgerCatalogue catalogue, CommandContext context)
+    {
         var replies = new CommandReply?[commands.GetArrayLength()];
         var envelopes = new List<(int Index, CommandEnvelope Envelope)>();
         var index = 0;
@@ -95,8 +109,15 @@ public static class SubmitBatchEndpoint
             index++;
         }
 
-        await CommandSecurity.RefuseUnauthorizedAsync(http, replies, envelopes, cancellationToken);
+        return (replies, envelopes);
+    }
 
+    /// <summary>Fills in the answers of the items still unanswered: an atomic batch with a refused item aborts whole;
+    /// otherwise the commands are queued (Prefer: respond-async, non-atomic only) or sent together.</summary>
+    private static async Task AnswerAsync(
+        HttpContext http, LedgerCommands ledger, bool atomic, JsonElement commands, CommandReply?[] replies,
+        List<(int Index, CommandEnvelope Envelope)> envelopes, CancellationToken cancellationToken)
+    {
         if (atomic && envelopes.Count < replies.Length)
         {
             var refused = Array.FindIndex(replies, r => r is not null);
@@ -127,8 +148,6 @@ public static class SubmitBatchEndpoint
                 replies[envelopes[i].Index] = sent[i];
             }
         }
-
-        return new BatchResult(atomic, replies!, http.Response.Headers.ContainsKey("Preference-Applied") ? StatusCodes.Status202Accepted : StatusCodes.Status200OK);
     }
 
     private static (CommandEnvelope? Envelope, CommandReply? Problem) ReadItem(
