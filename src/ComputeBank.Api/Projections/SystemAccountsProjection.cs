@@ -39,50 +39,14 @@ public sealed class SystemAccountsProjection(string schema, SystemAccountNames s
 
     public async Task ApplyAsync(NpgsqlConnection c, NpgsqlTransaction tx, IReadOnlyList<StoredEvent> page, CancellationToken ct)
     {
-        // Per event, the amount each system account moved in each bucket (an event may post to one several times).
-        var moves = new List<(long Sequence, string Account, Bucket Bucket, long Amount)>();
-        foreach (var e in page)
-        {
-            foreach (var group in DomainEvents.PostingsOf(e.Data).Where(p => _system.Contains(p.AccountId.Value))
-                         .GroupBy(p => (Account: p.AccountId.Value, p.Bucket)))
-            {
-                moves.Add((e.Sequence, group.Key.Account, group.Key.Bucket, group.Sum(p => checked(p.Amount.MilliHours))));
-            }
-        }
-
+        var moves = Moves(page);
         if (moves.Count == 0)
         {
             return;
         }
 
-        var accounts = moves.Select(m => m.Account).Distinct(StringComparer.Ordinal).ToArray();
-        var ordinals = new Dictionary<string, long>(StringComparer.Ordinal);
-        await using (var start = new NpgsqlCommand(_start, c, tx))
-        {
-            start.Parameters.Add(Text(accounts));
-            await using var reader = await start.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                ordinals[reader.GetString(0)] = reader.GetInt64(1);
-            }
-        }
-
-        var keys = moves.Select(m => (m.Account, m.Bucket)).Distinct().ToList();
-        var balances = keys.ToDictionary(k => k, _ => 0L);
-        await using (var read = new NpgsqlCommand(_balances, c, tx))
-        {
-            read.Parameters.Add(Text(keys.Select(k => k.Account)));
-            read.Parameters.Add(Text(keys.Select(k => k.Bucket.ResourceClass.Value)));
-            read.Parameters.Add(Text(keys.Select(k => k.Bucket.Region.Value)));
-            read.Parameters.Add(Text(keys.Select(k => k.Bucket.Period.ToString())));
-            await using var reader = await read.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                var bucket = new Bucket(ResourceClass.Parse(reader.GetString(1)), Region.Parse(reader.GetString(2)), Period.Parse(reader.GetString(3)));
-                balances[(reader.GetString(0), bucket)] = reader.GetInt64(4);
-            }
-        }
-
+        var ordinals = await OrdinalsAsync(c, tx, [.. moves.Select(m => m.Account).Distinct(StringComparer.Ordinal)], ct);
+        var balances = await BalancesAsync(c, tx, [.. moves.Select(m => (m.Account, m.Bucket)).Distinct()], ct);
         var rows = new List<(string Account, long Ordinal, long Sequence, Bucket Bucket, long Amount, long Balance)>(moves.Count);
         var lastSequence = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var (sequence, account, bucket, amount) in moves)
@@ -97,7 +61,66 @@ public sealed class SystemAccountsProjection(string schema, SystemAccountNames s
             rows.Add((account, ordinals[account], sequence, bucket, amount, balance));
         }
 
-        var batch = new NpgsqlBatch(c, tx);
+        await WriteAsync(c, tx, rows, balances, ct);
+    }
+
+    /// <summary>Per event, the amount each system account moved in each bucket (an event may post to one several times).</summary>
+    private List<(long Sequence, string Account, Bucket Bucket, long Amount)> Moves(IReadOnlyList<StoredEvent> page)
+    {
+        var moves = new List<(long Sequence, string Account, Bucket Bucket, long Amount)>();
+        foreach (var e in page)
+        {
+            foreach (var group in DomainEvents.PostingsOf(e.Data).Where(p => _system.Contains(p.AccountId.Value))
+                         .GroupBy(p => (Account: p.AccountId.Value, p.Bucket)))
+            {
+                moves.Add((e.Sequence, group.Key.Account, group.Key.Bucket, group.Sum(p => checked(p.Amount.MilliHours))));
+            }
+        }
+
+        return moves;
+    }
+
+    /// <summary>The last posting ordinal of each account so far.</summary>
+    private async Task<Dictionary<string, long>> OrdinalsAsync(NpgsqlConnection c, NpgsqlTransaction tx, string[] accounts, CancellationToken ct)
+    {
+        var ordinals = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using var start = new NpgsqlCommand(_start, c, tx);
+        start.Parameters.Add(Text(accounts));
+        await using var reader = await start.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            ordinals[reader.GetString(0)] = reader.GetInt64(1);
+        }
+
+        return ordinals;
+    }
+
+    /// <summary>The posted balance so far of each (account, bucket), 0 for one not seen yet.</summary>
+    private async Task<Dictionary<(string Account, Bucket Bucket), long>> BalancesAsync(
+        NpgsqlConnection c, NpgsqlTransaction tx, List<(string Account, Bucket Bucket)> keys, CancellationToken ct)
+    {
+        var balances = keys.ToDictionary(k => k, _ => 0L);
+        await using var read = new NpgsqlCommand(_balances, c, tx);
+        read.Parameters.Add(Text(keys.Select(k => k.Account)));
+        read.Parameters.Add(Text(keys.Select(k => k.Bucket.ResourceClass.Value)));
+        read.Parameters.Add(Text(keys.Select(k => k.Bucket.Region.Value)));
+        read.Parameters.Add(Text(keys.Select(k => k.Bucket.Period.ToString())));
+        await using var reader = await read.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            var bucket = new Bucket(ResourceClass.Parse(reader.GetString(1)), Region.Parse(reader.GetString(2)), Period.Parse(reader.GetString(3)));
+            balances[(reader.GetString(0), bucket)] = reader.GetInt64(4);
+        }
+
+        return balances;
+    }
+
+    /// <summary>The new postings and the balances they lead to, in one batch.</summary>
+    private async Task WriteAsync(
+        NpgsqlConnection c, NpgsqlTransaction tx, List<(string Account, long Ordinal, long Sequence, Bucket Bucket, long Amount, long Balance)> rows,
+        Dictionary<(string Account, Bucket Bucket), long> balances, CancellationToken ct)
+    {
+        await using var batch = new NpgsqlBatch(c, tx);
         var insert = new NpgsqlBatchCommand(_insertPostings);
         insert.Parameters.Add(Text(rows.Select(r => r.Account)));
         insert.Parameters.Add(Bigint(rows.Select(r => r.Ordinal)));
@@ -109,16 +132,13 @@ public sealed class SystemAccountsProjection(string schema, SystemAccountNames s
         insert.Parameters.Add(Bigint(rows.Select(r => r.Balance)));
         batch.BatchCommands.Add(insert);
         var upsert = new NpgsqlBatchCommand(_upsertBalances);
-        upsert.Parameters.Add(Text(balances.Keys.Select(k => k.Item1)));
-        upsert.Parameters.Add(Text(balances.Keys.Select(k => k.Item2.ResourceClass.Value)));
-        upsert.Parameters.Add(Text(balances.Keys.Select(k => k.Item2.Region.Value)));
-        upsert.Parameters.Add(Text(balances.Keys.Select(k => k.Item2.Period.ToString())));
+        upsert.Parameters.Add(Text(balances.Keys.Select(k => k.Account)));
+        upsert.Parameters.Add(Text(balances.Keys.Select(k => k.Bucket.ResourceClass.Value)));
+        upsert.Parameters.Add(Text(balances.Keys.Select(k => k.Bucket.Region.Value)));
+        upsert.Parameters.Add(Text(balances.Keys.Select(k => k.Bucket.Period.ToString())));
         upsert.Parameters.Add(Bigint(balances.Values));
         batch.BatchCommands.Add(upsert);
-        await using (batch)
-        {
-            await batch.ExecuteNonQueryAsync(ct);
-        }
+        await batch.ExecuteNonQueryAsync(ct);
     }
 
     public async Task ResetAsync(NpgsqlConnection c, NpgsqlTransaction tx, CancellationToken ct)
