@@ -212,55 +212,6 @@ public sealed class FailoverTests(ITestOutputHelper output)
         Assert.Fail($"Waited 30 s for {what}.");
     }
 
-    /// <summary>A webhook subscriber on a loopback port: keeps every delivered body and answers 204.</summary>
-    private sealed class WebhookReceiver : IDisposable
-    {
-        private readonly System.Net.HttpListener _listener = new();
-        private readonly Task _serving;
-
-        public WebhookReceiver()
-        {
-            Url = $"http://127.0.0.1:{PostgresCluster.FreePort().ToString(CultureInfo.InvariantCulture)}/hooks/";
-            _listener.Prefixes.Add(Url);
-            _listener.Start();
-            _serving = Task.Run(ServeAsync);
-        }
-
-        public string Url { get; }
-
-        public ConcurrentQueue<string> Received { get; } = new();
-
-        public void Dispose()
-        {
-            _listener.Close();
-            _serving.Wait(TimeSpan.FromSeconds(5));
-        }
-
-        private async Task ServeAsync()
-        {
-            while (_listener.IsListening)
-            {
-                System.Net.HttpListenerContext context;
-                try
-                {
-                    context = await _listener.GetContextAsync();
-                }
-                catch (Exception ex) when (ex is System.Net.HttpListenerException or ObjectDisposedException or InvalidOperationException)
-                {
-                    return;
-                }
-
-                using (var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8))
-                {
-                    Received.Enqueue(await reader.ReadToEndAsync());
-                }
-
-                context.Response.StatusCode = 204;
-                context.Response.Close();
-            }
-        }
-    }
-
     /// <summary>
     /// The standby is away longer than the write connection's command timeout: Npgsql cancels the COMMIT's wait for
     /// it, PostgreSQL keeps the commit on the primary alone and says so only with a WARNING. The service must answer

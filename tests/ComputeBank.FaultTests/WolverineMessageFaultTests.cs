@@ -9,7 +9,8 @@ namespace ComputeBank.FaultTests;
 /// Wolverine messages of the service under SIGKILL. A hold's expiry is a scheduled message, a command submitted with
 /// <c>Prefer: respond-async</c> a message on the durable local queue. When the nodes holding such messages are killed
 /// while running them, the messages must still run, on a restarted node, and each exactly once: one <c>HoldExpired</c>
-/// per hold (the held hours back), one deposit per queued operation.
+/// per hold (the held hours back), one deposit per queued operation. A webhook delivery, stored with the events it
+/// announces, must reach its subscriber at least once.
 /// </summary>
 public sealed class WolverineMessageFaultTests
 {
@@ -18,12 +19,19 @@ public sealed class WolverineMessageFaultTests
 
     private const string HoldExpiryMessage = "HoldExpiryDue";
     private const string QueuedCommandMessage = "QueuedCommand";
+    private const string WebhookMessage = "webhook-delivery";
 
     /// <summary>Runs <paramref name="test"/> against two started nodes on a fresh cluster, and disposes of them.</summary>
-    private static async Task WithTwoNodesAsync(Func<PostgresCluster, List<ServiceNode>, HttpClient, Task> test)
+    private static async Task WithTwoNodesAsync(
+        Func<PostgresCluster, List<ServiceNode>, HttpClient, Task> test, IReadOnlyDictionary<string, string>? environment = null)
     {
         await using var cluster = await PostgresCluster.StartAsync();
         var nodes = Nodes(cluster, Checkout.NewReportDirectory());
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            nodes.ForEach(n => n.Environment[key] = value);
+        }
+
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         try
         {
@@ -100,6 +108,87 @@ public sealed class WolverineMessageFaultTests
         var account = await http.GetFromJsonAsync<JsonObject>(new Uri(nodes[0].BaseAddress, "/api/v1/accounts/qx-provider/balances"));
         Assert.Equal($"{operations.Count}.000", (string?)account!["balances"]!.AsArray().Single()!["posted"]);
     });
+
+    [Fact]
+    public async Task WebhooksPending_WhenEveryNodeIsKilledWhileDeliveringThem_ThenEveryEventStillReachesTheSubscriber()
+    {
+        // A slow subscriber (one delivery at a time, 5 ms each), so deliveries queue up on the nodes that own them.
+        using var receiver = new WebhookReceiver(TimeSpan.FromMilliseconds(5));
+        await WithTwoNodesAsync(async (cluster, nodes, http) =>
+        {
+            await BatchAsync(http, nodes[0], [Command("account", new { accountId = "wx-provider", ownerId = "provider", kind = "provider" })]);
+
+            // Rounds until a kill caught deliveries owned by a node and not yet sent.
+            var stranded = 0L;
+            for (var round = 0; round < 5 && stranded == 0; round++)
+            {
+                var deposits = Enumerable.Range(0, 600).Select(i => $"wx-{round}-{i}").ToList();
+                var depositing = DepositAsync(http, nodes, deposits, tolerateKills: true);
+                var claimed = await WaitForClaimedAsync(cluster, WebhookMessage, TimeSpan.FromSeconds(20));
+                nodes.ForEach(n => n.Kill());
+                await depositing;
+                stranded = await StrandedAsync(cluster, WebhookMessage, claimed);
+                foreach (var node in nodes)
+                {
+                    await node.StartAsync(CancellationToken.None);
+                }
+
+                // A client whose request the kill cut off sends it again with the same operation ids.
+                await DepositAsync(http, nodes, deposits, tolerateKills: false);
+            }
+
+            Assert.True(stranded > 0, "No kill caught a webhook delivery owned by the killed node; the test did not exercise recovery.");
+            var expected = await ScalarAsync(cluster, "SELECT count(*) FROM cb.events WHERE stream_id = 'account-wx-provider' AND type = 'V1.CapacityDeposited'");
+            var deadline = DateTime.UtcNow.AddSeconds(120);
+            while (receiver.EventIds.Where(id => id.StartsWith("account-wx-provider/", StringComparison.Ordinal)).Distinct().Count() < expected
+                   && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(500);
+            }
+
+            // At least once: every deposit's event arrived (some twice, when a node died between sending and marking it
+            // handled), and nothing is left pending or parked.
+            Assert.Equal(expected, receiver.EventIds.Where(id => id.StartsWith("account-wx-provider/", StringComparison.Ordinal)).Distinct().Count());
+            Assert.Equal(0L, await ScalarAsync(cluster,
+                $"SELECT count(*) FROM wolverine.wolverine_incoming_envelopes WHERE message_type LIKE '%{WebhookMessage}' AND status <> 'Handled'"));
+            Assert.Equal(0L, await ScalarAsync(cluster, $"SELECT count(*) FROM wolverine.wolverine_dead_letters WHERE message_type LIKE '%{WebhookMessage}'"));
+        }, new Dictionary<string, string>
+        {
+            ["ComputeBank__Webhooks__Subscribers__0__Name"] = "fault-receiver",
+            ["ComputeBank__Webhooks__Subscribers__0__Url"] = receiver.Url,
+            ["ComputeBank__Webhooks__Subscribers__0__Secret"] = "fault-test-secret",
+            ["ComputeBank__Webhooks__Subscribers__0__EventTypes__0"] = "CapacityDeposited",
+        });
+    }
+
+    /// <summary>Sends one-hour deposits synchronously in batches of 100, alternating nodes; each must succeed unless
+    /// <paramref name="tolerateKills"/> (the nodes may die under it).</summary>
+    private static async Task DepositAsync(HttpClient http, List<ServiceNode> nodes, IReadOnlyList<string> depositIds, bool tolerateKills)
+    {
+        var chunks = depositIds.Chunk(100).ToList();
+        await Parallel.ForEachAsync(Enumerable.Range(0, chunks.Count), async (c, _) =>
+        {
+            try
+            {
+                using var response = await http.PostAsJsonAsync(new Uri(nodes[c % nodes.Count].BaseAddress, "/api/v1/commands/batch"), new
+                {
+                    commands = chunks[c].Select(id => Command("deposit", new
+                    {
+                        depositId = id, accountId = "wx-provider", resourceClass = "gpu.h100", region = "beijing", period = Period, hours = "1",
+                    })).ToArray(),
+                }, CancellationToken.None);
+                var body = await response.Content.ReadFromJsonAsync<JsonObject>(CancellationToken.None);
+                if (!tolerateKills && (response.StatusCode != System.Net.HttpStatusCode.OK || (int?)body?["succeeded"] != chunks[c].Length))
+                {
+                    throw new InvalidOperationException($"Deposits answered {(int)response.StatusCode}: {body}");
+                }
+            }
+            catch (HttpRequestException) when (tolerateKills)
+            {
+                // The node died under the request.
+            }
+        });
+    }
 
     /// <summary>Submits one-hour deposits with <c>Prefer: respond-async</c> in batches of 100, alternating nodes; each
     /// must be answered 202 unless <paramref name="tolerateKills"/> (the nodes may die under it).</summary>
