@@ -137,6 +137,8 @@ public static partial class ApiDocs
             .GroupBy(t => t.Name, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var schemas = document.Components?.Schemas ?? new Dictionary<string, IOpenApiSchema>();
+        // Not thread-safe: one per document, as requests for the document may be served at the same time.
+        var nullability = new NullabilityInfoContext();
         foreach (var (name, component) in schemas)
         {
             if (!contracts.TryGetValue(name, out var type) || component is not OpenApiSchema schema || schema.Properties is not { } properties)
@@ -164,7 +166,7 @@ public static partial class ApiDocs
                 var jsonName = JsonNamingPolicy.CamelCase.ConvertName(property.Name);
                 if (properties.TryGetValue(jsonName, out var propertySchema))
                 {
-                    properties[jsonName] = Apply(property, propertySchema, catalogue, document);
+                    properties[jsonName] = Apply(property, propertySchema, catalogue, document, nullability);
                 }
             }
         }
@@ -174,12 +176,11 @@ public static partial class ApiDocs
         return Task.CompletedTask;
     }
 
-    private static readonly NullabilityInfoContext Nullability = new();
-
-    private static IOpenApiSchema Apply(PropertyInfo property, IOpenApiSchema propertySchema, LedgerCatalogue catalogue, OpenApiDocument document)
+    private static IOpenApiSchema Apply(
+        PropertyInfo property, IOpenApiSchema propertySchema, LedgerCatalogue catalogue, OpenApiDocument document, NullabilityInfoContext nullability)
     {
         // Null on the wire only when the property is nullable and written even when null.
-        var nullable = Nullability.Create(property).WriteState == NullabilityState.Nullable &&
+        var nullable = nullability.Create(property).WriteState == NullabilityState.Nullable &&
                        property.GetCustomAttribute<System.Text.Json.Serialization.JsonIgnoreAttribute>() is null;
         var description = OneLine(propertySchema.Description ?? propertySchema.OneOf?.Select(o => o.Description).FirstOrDefault(d => d is not null));
         if (property.GetCustomAttribute<AnyOfContractsAttribute>() is { } anyOf)
@@ -264,6 +265,34 @@ public static partial class ApiDocs
     private static Task TransformOperation(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
         var metadata = context.Description.ActionDescriptor.EndpointMetadata;
+        DocumentProblemCodes(operation, metadata);
+        DocumentParameters(operation, context.Description.RelativePath, metadata);
+        DocumentSecurity(operation, context);
+        if (metadata.OfType<RespondAsync>().FirstOrDefault() is { } respondAsync)
+        {
+            DocumentRespondAsync(operation, respondAsync, context.Document!);
+        }
+
+        foreach (var location in metadata.OfType<LocationHeader>())
+        {
+            if (operation.Responses?.TryGetValue(location.Status.ToString(CultureInfo.InvariantCulture), out var response) == true && response is OpenApiResponse answer)
+            {
+                answer.Headers ??= new Dictionary<string, IOpenApiHeader>(StringComparer.Ordinal);
+                answer.Headers["Location"] = LocationHeaderSchema();
+            }
+        }
+
+        if (metadata.OfType<CommandDocumentation>().FirstOrDefault() is { } command)
+        {
+            DocumentIdempotency(operation, command);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Each problem response lists the stable codes the endpoint may answer with.</summary>
+    private static void DocumentProblemCodes(OpenApiOperation operation, IList<object> metadata)
+    {
         foreach (var group in metadata.OfType<ProblemCodes>().GroupBy(p => p.Status))
         {
             if (operation.Responses?.TryGetValue(group.Key.ToString(CultureInfo.InvariantCulture), out var response) == true && response is OpenApiResponse problem)
@@ -272,9 +301,14 @@ public static partial class ApiDocs
                 problem.Description = $"{Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(group.Key)}. code: {string.Join(", ", codes)}";
             }
         }
+    }
 
+    /// <summary>Path parameters (also those the command endpoints read with the body) with their descriptions and
+    /// patterns, and the declared query parameters.</summary>
+    private static void DocumentParameters(OpenApiOperation operation, string? relativePath, IList<object> metadata)
+    {
         // The command endpoints read their route values with the body, so the generator does not see them as parameters.
-        foreach (var name in RouteParameterPattern().Matches(context.Description.RelativePath ?? "").Select(m => m.Groups[1].Value))
+        foreach (var name in RouteParameterPattern().Matches(relativePath ?? "").Select(m => m.Groups[1].Value))
         {
             operation.Parameters ??= [];
             if (!operation.Parameters.Any(p => p.In == ParameterLocation.Path && p.Name == name))
@@ -303,27 +337,12 @@ public static partial class ApiDocs
             operation.Parameters ??= [];
             operation.Parameters.Add(query.ToOpenApi());
         }
+    }
 
-        DocumentSecurity(operation, context);
-        if (metadata.OfType<RespondAsync>().FirstOrDefault() is { } respondAsync)
-        {
-            DocumentRespondAsync(operation, respondAsync, context.Document!);
-        }
-
-        foreach (var location in metadata.OfType<LocationHeader>())
-        {
-            if (operation.Responses?.TryGetValue(location.Status.ToString(CultureInfo.InvariantCulture), out var response) == true && response is OpenApiResponse answer)
-            {
-                answer.Headers ??= new Dictionary<string, IOpenApiHeader>(StringComparer.Ordinal);
-                answer.Headers["Location"] = LocationHeaderSchema();
-            }
-        }
-
-        if (metadata.OfType<CommandDocumentation>().FirstOrDefault() is not { } command)
-        {
-            return Task.CompletedTask;
-        }
-
+    /// <summary>A command's <c>Idempotency-Key</c> header (where it takes one) and the <c>Idempotent-Replayed</c> header
+    /// of its answers that are stored and replayed.</summary>
+    private static void DocumentIdempotency(OpenApiOperation operation, CommandDocumentation command)
+    {
         if (command.IdempotencyKey)
         {
             operation.Parameters ??= [];
@@ -352,8 +371,6 @@ public static partial class ApiDocs
                 };
             }
         }
-
-        return Task.CompletedTask;
     }
 
     /// <summary>
