@@ -2,7 +2,9 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using ComputeBank.Api.Features.PublishingIntegrationEvents;
 
 namespace ComputeBank.Api.Tests.Durable;
@@ -222,9 +224,37 @@ public sealed class WebhookDeliveryTests : IClassFixture<WebhookApiFactory>
     }
 }
 
-/// <summary>A receiver that never accepts, of deposits only, and two attempts per delivery.</summary>
+/// <summary>A receiver that never accepts, of deposits only, and two attempts per delivery; every log entry kept.</summary>
 public sealed class ParkingWebhookApiFactory() : ReceiverApiFactory(failFirst: int.MaxValue, "down-receiver")
 {
+    public ConcurrentQueue<(string Category, LogLevel Level, int EventId)> Logged { get; } = new();
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        builder.ConfigureLogging(logging => logging.AddProvider(new CapturingProvider(Logged)));
+    }
+
+    private sealed class CapturingProvider(ConcurrentQueue<(string, LogLevel, int)> logged) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new Capturing(logged, categoryName);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Capturing(ConcurrentQueue<(string, LogLevel, int)> logged, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                logged.Enqueue((category, logLevel, eventId.Id));
+        }
+    }
+
     protected override void AddSettings(IDictionary<string, string?> settings)
     {
         base.AddSettings(settings);
@@ -251,5 +281,11 @@ public sealed class WebhookParkingTests(ParkingWebhookApiFactory factory) : ICla
         var letter = await factory.Database.ScalarAsync<string>(
             $"SELECT exception_type FROM wolverine.wolverine_dead_letters WHERE message_type = '{WebhookDelivery.MessageType}'");
         Assert.Equal(typeof(WebhookNotDelivered).FullName, letter);
+        // A subscriber that is down is routine: one Information line per failed attempt and a Warning when parked, no
+        // error with a stack trace from Wolverine for each attempt.
+        var logged = factory.Logged.ToList();
+        Assert.Equal(2, logged.Count(l => l.EventId == 2201 && l.Level == LogLevel.Information));
+        Assert.Equal(1, logged.Count(l => l.EventId == 2202 && l.Level == LogLevel.Warning));
+        Assert.DoesNotContain(logged, l => l.Level >= LogLevel.Error && l.Category.Contains("Webhook", StringComparison.Ordinal));
     }
 }

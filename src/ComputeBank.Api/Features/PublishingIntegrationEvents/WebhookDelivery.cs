@@ -66,10 +66,18 @@ public static partial class WebhookDeliveryHandler
     private static async ValueTask RetryOrParkAsync(IWolverineRuntime runtime, IEnvelopeLifecycle lifecycle, Exception exception)
     {
         var options = runtime.Services.GetRequiredService<WebhookOptions>();
+        var logger = runtime.Services.GetRequiredService<ILogger<WebhookSender>>();
         var attempts = lifecycle.Envelope?.Attempts ?? 1;
+        if (exception is not WebhookNotDelivered)
+        {
+            // Wolverine's own error line for this message type is off by default (appsettings.json): a subscriber that
+            // is down is routine and logged by Handle; anything else is ours to report.
+            LogUnexpected(logger, (lifecycle.Envelope?.Message as WebhookDelivery)?.EventId, exception);
+        }
+
         if (attempts >= Math.Max(1, options.MaxAttempts))
         {
-            LogParked(runtime.Services.GetRequiredService<ILogger<WebhookSender>>(), (lifecycle.Envelope?.Message as WebhookDelivery)?.EventId, attempts);
+            LogParked(logger, (lifecycle.Envelope?.Message as WebhookDelivery)?.EventId, attempts);
             DurableTelemetry.WebhooksParked.Add(1);
             await lifecycle.MoveToDeadLetterQueueAsync(exception);
             return;
@@ -80,6 +88,9 @@ public static partial class WebhookDeliveryHandler
 
     [LoggerMessage(EventId = 2201, Level = LogLevel.Information, Message = "Webhook delivery of event {EventId} to {Subscriber} failed at attempt {Attempt}: {Error}")]
     private static partial void LogDeliveryFailed(ILogger logger, string eventId, string subscriber, int attempt, string error);
+
+    [LoggerMessage(EventId = 2203, Level = LogLevel.Error, Message = "Webhook delivery of event {EventId} failed unexpectedly; it is retried")]
+    private static partial void LogUnexpected(ILogger logger, string? eventId, Exception exception);
 
     [LoggerMessage(EventId = 2202, Level = LogLevel.Warning, Message = "Webhook delivery of event {EventId} parked in the dead letters after {Attempts} attempts")]
     private static partial void LogParked(ILogger logger, string? eventId, int attempts);
