@@ -48,6 +48,36 @@ public abstract partial class EventStoreConformance
     }
 
     [Fact]
+    public async Task GivenEventsWithAndWithoutMetadata_WhenReadingTheGlobalFeed_ThenEachCarriesTheSameMetadataAsItsStream()
+    {
+        var start = await ScalarAsync("SELECT coalesce(max(seq_id), 0) FROM {schema}.mt_events");
+        var (full, bare) = (NewStreamId("feed-meta"), NewStreamId("feed-bare"));
+        await using (var session = Store.OpenSession(new EventMetadata
+        {
+            CorrelationId = "corr-f", CausationId = "cmd-f", User = "bob", Headers = new Dictionary<string, string> { ["operationId"] = "op-f", ["b"] = "2" },
+        }))
+        {
+            session.StartStream(full, "Account", [new Deposited(1)]);
+            await session.SaveChangesAsync(Ct);
+        }
+
+        await AppendAsync(bare, ExpectedVersion.NoStream, [new Deposited(2)]);
+
+        var feed = (await Store.ReadAllAsync(start, 100, Ct)).Where(e => e.StreamId == full || e.StreamId == bare).ToDictionary(e => e.StreamId);
+        foreach (var id in new[] { full, bare })
+        {
+            // Both read it through the events view's event_metadata; a reader that builds it another way must agree.
+            var fromStream = (await Store.ReadStreamAsync(id, 1, Ct)).Single().Metadata;
+            var fromFeed = feed[id].Metadata;
+            Assert.Equal((fromStream.CorrelationId, fromStream.CausationId, fromStream.User), (fromFeed.CorrelationId, fromFeed.CausationId, fromFeed.User));
+            Assert.Equal(fromStream.Headers?.OrderBy(h => h.Key), fromFeed.Headers?.OrderBy(h => h.Key));
+        }
+
+        Assert.Equal("op-f", feed[full].Metadata.Headers!["operationId"]);
+        Assert.Equal("bob", feed[full].Metadata.User);
+    }
+
+    [Fact]
     public async Task GivenEvents_WhenReadingTheGlobalFeed_ThenPagesFollowTheSequenceAndStreamAllSeesEverything()
     {
         var start = await ScalarAsync("SELECT coalesce(max(seq_id), 0) FROM {schema}.mt_events");
