@@ -65,6 +65,9 @@ public sealed class WebhookReceiver(int failFirst) : IDisposable
 
     public ConcurrentBag<(string? EventId, string Body, bool ValidSignature, bool Accepted)> Received { get; } = [];
 
+    /// <summary>Set to accept every request from now on (a subscriber that came back).</summary>
+    public bool AcceptFromNowOn { get; set; }
+
     /// <summary>The W3C <c>traceparent</c> header of every request (null where a request had none).</summary>
     public ConcurrentBag<string?> TraceParents { get; } = [];
 
@@ -91,7 +94,7 @@ public sealed class WebhookReceiver(int failFirst) : IDisposable
 
             using var reader = new StreamReader(context.Request.InputStream);
             var body = await reader.ReadToEndAsync();
-            var accepted = Interlocked.Increment(ref _requests) > failFirst;
+            var accepted = Interlocked.Increment(ref _requests) > failFirst || AcceptFromNowOn;
             TraceParents.Add(context.Request.Headers["traceparent"]);
             Received.Add((context.Request.Headers[WebhookSignature.EventIdHeader], body,
                 WebhookSignature.Verify(WebhookApiFactory.Secret, context.Request.Headers[WebhookSignature.Header], body), accepted));
@@ -287,5 +290,34 @@ public sealed class WebhookParkingTests(ParkingWebhookApiFactory factory) : ICla
         Assert.Equal(2, logged.Count(l => l.EventId == 2201 && l.Level == LogLevel.Information));
         Assert.Equal(1, logged.Count(l => l.EventId == 2202 && l.Level == LogLevel.Warning));
         Assert.DoesNotContain(logged, l => l.Level >= LogLevel.Error && l.Category.Contains("Webhook", StringComparison.Ordinal));
+    }
+}
+
+/// <summary>Parked deliveries are Wolverine dead letters, so an operator replays them the way Wolverine offers. Its own
+/// host: the subscriber comes back in this test.</summary>
+public sealed class WebhookReplayTests(ParkingWebhookApiFactory factory) : IClassFixture<ParkingWebhookApiFactory>
+{
+    [Fact]
+    public async Task GivenAParkedDelivery_WhenAnOperatorMarksItReplayable_ThenWolverineSendsItAgain_AndTheLetterIsGone()
+    {
+        var client = new LedgerClient(factory.CreateClient());
+        var provider = "replay-" + Guid.NewGuid().ToString("N")[..8];
+        (await client.OpenAsync(provider, "provider")).ShouldBe(HttpStatusCode.Created);
+        (await client.DepositAsync("dep-" + provider, provider, "4")).ShouldBe(HttpStatusCode.Created);
+        var eventId = $"account-{provider}/2";
+        var letter = $"SELECT count(*) FROM wolverine.wolverine_dead_letters WHERE message_type = '{WebhookDelivery.MessageType}' " +
+                     $"AND id = '{IntegrationEventsProjection.DeliveryId("down-receiver", eventId)}'";
+        await Eventually.WaitAsync(() => factory.Database.ScalarAsync<long>(letter), n => n == 1, "the delivery to be parked");
+
+        // The subscriber is back; the operator replays the parked delivery the way Wolverine offers (docs/configuration.md).
+        factory.Receiver.AcceptFromNowOn = true;
+        await factory.Database.ExecuteAsync(
+            $"UPDATE wolverine.wolverine_dead_letters SET replayable = true WHERE message_type = '{WebhookDelivery.MessageType}' " +
+            $"AND id = '{IntegrationEventsProjection.DeliveryId("down-receiver", eventId)}'");
+
+        await Eventually.WaitAsync(
+            () => Task.FromResult(factory.Receiver.Received.Count(r => r.EventId == eventId && r.Accepted)), n => n == 1, "the replayed delivery to arrive");
+        Assert.Equal(0, await factory.Database.ScalarAsync<long>(letter));
+        Assert.All(factory.Receiver.Received.Where(r => r.EventId == eventId), r => Assert.True(r.ValidSignature));
     }
 }
