@@ -114,6 +114,44 @@ internal sealed class LoadGenerator(Uri baseAddress, int apiProcessId, BenchOpti
         return (submitted, submitted.Commands / clock.Elapsed.TotalSeconds);
     }
 
+    /// <summary>Places <paramref name="holds"/> one-millihour holds on the funded accounts, all expiring at the same
+    /// instant a little later, and returns how long after that instant the last of them had expired
+    /// (<paramref name="expired"/> counts the expiries).</summary>
+    public async Task<TimeSpan> HoldsExpiringTogetherAsync(int holds, Func<Task<long>> expired)
+    {
+        var placing = Stopwatch.StartNew();
+        var due = DateTimeOffset.UtcNow.AddSeconds(10 + (holds / 500));
+        var provider = $"bench-{_run}-provider";
+        foreach (var chunk in Enumerable.Range(0, holds).Chunk(1000))
+        {
+            await BatchAsync([.. chunk.Select(i => Command("hold", new JsonObject
+            {
+                ["holdId"] = $"bench-{_run}-h{i.ToString(CultureInfo.InvariantCulture)}", ["accountId"] = _accounts[i % _accounts.Length],
+                ["beneficiaryAccountId"] = provider, ["resourceClass"] = "gpu.h100", ["region"] = "beijing", ["period"] = Period, ["hours"] = "0.001",
+                ["expiresAt"] = due.ToString("O", CultureInfo.InvariantCulture),
+            }))], mustSucceed: true);
+        }
+
+        if (DateTimeOffset.UtcNow >= due)
+        {
+            throw new InvalidOperationException($"Placing {holds} holds took {placing.Elapsed.TotalSeconds:0.0} s, past their expiry: use fewer.");
+        }
+
+        await Task.Delay(due - DateTimeOffset.UtcNow);
+        var deadline = Stopwatch.StartNew();
+        while (await expired() < holds)
+        {
+            if (deadline.Elapsed > TimeSpan.FromMinutes(10))
+            {
+                throw new TimeoutException("The holds did not all expire within 10 minutes.");
+            }
+
+            await Task.Delay(50);
+        }
+
+        return DateTimeOffset.UtcNow - due;
+    }
+
     private static async Task DrainedAsync(Func<Task<long>> pending)
     {
         var deadline = Stopwatch.StartNew();

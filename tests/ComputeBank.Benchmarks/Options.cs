@@ -32,6 +32,9 @@ internal sealed class BenchOptions
     /// <summary>Which load phases run (all by default).</summary>
     public IReadOnlySet<string> Phases { get; private set; } = new HashSet<string>(["single", "batch", "peer"], StringComparer.Ordinal);
 
+    /// <summary>Holds of the expiry phase, all due at the same instant.</summary>
+    public int Holds { get; private set; } = 5000;
+
     /// <summary>Whether the pgbench and raw baselines run (off only to profile one phase: ratios are then not reported).</summary>
     public bool Baselines { get; private set; } = true;
 
@@ -62,6 +65,8 @@ internal sealed class BenchOptions
         "  --peer <dll>                     the peer's build (default: tests/ComputeBank.Benchmarks.Peer's Release build)\n" +
         "  --phases single,batch,peer       which load phases run (all three; peer: the Critter Stack transfer, single);\n" +
         "                                   async alone: the queued path, this build and --old-api in one run\n" +
+        "                                   expiry alone: --holds holds due together, time until the last expired\n" +
+        "  --holds <n>                      holds of the expiry phase (5000)\n" +
         "  --baselines false                profiling mode: the phases alone, the API's pid printed, no ratios, no chart";
 
     /// <summary>True when the arguments ask for the usage text.</summary>
@@ -90,6 +95,7 @@ internal sealed class BenchOptions
                 case "--peer": options.PeerDll = value; break;
                 case "--phases": options.Phases = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal); break;
                 case "--baselines": options.Baselines = bool.Parse(value); break;
+                case "--holds": options.Holds = int.Parse(value, CultureInfo.InvariantCulture); break;
                 default: throw new ArgumentException($"Unknown option {args[i]} (--help lists the options)");
             }
 

@@ -11,6 +11,7 @@ using Npgsql;
 //   4. with --old-api, an older build through the same two phases (issue 19: this build at least 0.9x of it);
 //   5. the peer (tests/ComputeBank.Benchmarks.Peer): the idiomatic Critter Stack transfer, a Wolverine.Http endpoint over
 //      two [WriteAggregate] Marten account streams with an inline snapshot, one transaction per request, driven like 2.
+// `--phases expiry` (alone): --holds holds due at the same instant, and how long until the last has expired.
 // `--phases async` (alone) measures the queued path instead: POST /api/v1/commands of single transfers, submissions/s
 // and commands finished/s end to end, for this build and the --old-api build in the same run.
 // Prints commands/s, p50/p99 latency and each ratio to the baselines, and writes an SVG chart of throughput and
@@ -75,6 +76,30 @@ try
 
     if (!options.Baselines || options.Phases.Count < 2)
     {
+        if (options.Phases.Contains("expiry"))
+        {
+            // Holds due at the same instant: how long until the last has expired, this build then the old one.
+            foreach (var (label, dll) in new[] { ("this build", apiDll), ("old build", options.OldApiDll) })
+            {
+                if (dll is null)
+                {
+                    continue;
+                }
+
+                var connection = await databases.CreateAsync(label == "this build" ? "api" : "old");
+                await using var expiring = await ApiProcess.StartAsync(dll, connection, options);
+                var load = new LoadGenerator(expiring.BaseAddress, expiring.ProcessId, options, new Timeline());
+                await load.SetUpAsync(accounts: 1000);
+                await using var database = NpgsqlDataSource.Create(connection);
+                var late = await load.HoldsExpiringTogetherAsync(options.Holds, async () =>
+                    (long)(await database.CreateCommand("SELECT count(*) FROM cb.mt_events WHERE type = 'V1.HoldExpired'").ExecuteScalarAsync())!);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"expiry, {label}: {options.Holds:N0} holds due together, the last expired {late.TotalSeconds:0.0} s after their expiry"));
+            }
+
+            return 0;
+        }
+
         if (options.Phases.Contains("async"))
         {
             // The queued path (POST /api/v1/commands): this build, then the old one when given, in the same run.

@@ -70,10 +70,12 @@ public static class HoldExpiryHandler
     /// <summary>The durable local queue hold expiries run on.</summary>
     public const string Queue = "hold-expiry";
 
-    public static void Route(WolverineOptions options)
+    public static void Route(WolverineOptions options, DurableOptions durable)
     {
         options.PublishMessage<HoldExpiryDue>().ToLocalQueue(Queue);
-        options.LocalQueue(Queue).UseDurableInbox();
+        // Many at once, like queued commands, so that expiries due together share group commits instead of running
+        // a few at a time (Wolverine's default is one per core).
+        options.LocalQueue(Queue).UseDurableInbox().MaximumParallelMessages(Math.Max(1, durable.Parallelism));
     }
 
     /// <summary>Wolverine calls this once for the handler's chain: its error policy.</summary>
