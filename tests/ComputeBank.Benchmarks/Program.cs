@@ -79,24 +79,12 @@ try
         if (options.Phases.Contains("expiry"))
         {
             // Holds due at the same instant: how long until the last has expired, this build then the old one.
-            foreach (var (label, dll) in new[] { ("this build", apiDll), ("old build", options.OldApiDll) })
+            await EachBuildAsync(async (label, load, count) =>
             {
-                if (dll is null)
-                {
-                    continue;
-                }
-
-                var connection = await databases.CreateAsync(label == "this build" ? "api" : "old");
-                await using var expiring = await ApiProcess.StartAsync(dll, connection, options);
-                var load = new LoadGenerator(expiring.BaseAddress, expiring.ProcessId, options, new Timeline());
-                await load.SetUpAsync(accounts: 1000);
-                await using var database = NpgsqlDataSource.Create(connection);
-                var late = await load.HoldsExpiringTogetherAsync(options.Holds, async () =>
-                    (long)(await database.CreateCommand("SELECT count(*) FROM cb.mt_events WHERE type = 'V1.HoldExpired'").ExecuteScalarAsync())!);
+                var late = await load.HoldsExpiringTogetherAsync(options.Holds, () => count("SELECT count(*) FROM cb.mt_events WHERE type = 'V1.HoldExpired'"));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"expiry, {label}: {options.Holds:N0} holds due together, the last expired {late.TotalSeconds:0.0} s after their expiry"));
-            }
-
+            });
             return 0;
         }
 
@@ -104,24 +92,13 @@ try
         {
             // The queued path (POST /api/v1/commands): this build, then the old one when given, in the same run.
             var queued = new List<(string Label, PhaseResult Submitted, double Finished)>();
-            foreach (var (label, dll) in new[] { ("this build", apiDll), ("old build", options.OldApiDll) })
+            await EachBuildAsync(async (label, load, count) =>
             {
-                if (dll is null)
-                {
-                    continue;
-                }
-
-                var connection = await databases.CreateAsync(label == "this build" ? "api" : "old");
-                await using var queuing = await ApiProcess.StartAsync(dll, connection, options);
-                var load = new LoadGenerator(queuing.BaseAddress, queuing.ProcessId, options, new Timeline());
-                await load.SetUpAsync(accounts: 1000);
-                await using var database = NpgsqlDataSource.Create(connection);
-                var (submitted, finished) = await load.QueuedTransfersAsync(async () =>
-                    (long)(await database.CreateCommand("SELECT count(*) FROM cb.command_queue WHERE status = 'pending'").ExecuteScalarAsync())!);
+                var (submitted, finished) = await load.QueuedTransfersAsync(() => count("SELECT count(*) FROM cb.command_queue WHERE status = 'pending'"));
                 queued.Add((label, submitted, finished));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"async, {label}: {submitted.Clients} clients, {submitted.CommandsPerSecond:N0} submissions/s (p99 {submitted.P99Ms:0.0} ms, {submitted.Failed} refused), {finished:N0} commands finished/s end to end"));
-            }
+            });
 
             if (queued.Count == 2)
             {
@@ -201,4 +178,28 @@ finally
 {
     NpgsqlConnection.ClearAllPools();
     await databases.DropAllAsync();
+}
+
+// This build, then the --old-api build when given: each started on a fresh database with 1,000 funded accounts, and
+// measured by `measure` (its label, its load generator, and a count query against its database).
+async Task EachBuildAsync(Func<string, LoadGenerator, Func<string, Task<long>>, Task> measure)
+{
+    foreach (var (label, dll) in new[] { ("this build", apiDll), ("old build", options.OldApiDll) })
+    {
+        if (dll is null)
+        {
+            continue;
+        }
+
+        var connection = await databases.CreateAsync(label == "this build" ? "api" : "old");
+        await using var api = await ApiProcess.StartAsync(dll, connection, options);
+        var load = new LoadGenerator(api.BaseAddress, api.ProcessId, options, new Timeline());
+        await load.SetUpAsync(accounts: 1000);
+        await using var database = NpgsqlDataSource.Create(connection);
+        await measure(label, load, async sql =>
+        {
+            await using var command = database.CreateCommand(sql);
+            return (long)(await command.ExecuteScalarAsync())!;
+        });
+    }
 }
