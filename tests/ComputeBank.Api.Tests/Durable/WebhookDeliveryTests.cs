@@ -1,11 +1,11 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ComputeBank.Api.Features.PublishingIntegrationEvents;
+using ComputeBank.Testing;
 
 namespace ComputeBank.Api.Tests.Durable;
 
@@ -55,13 +55,22 @@ public static class WebhookBacklog
     public const string Parked = $"SELECT count(*) FROM wolverine.wolverine_dead_letters WHERE message_type = '{WebhookDelivery.MessageType}'";
 }
 
-/// <summary>An HttpListener that answers 500 to its first <c>failFirst</c> requests and 200 afterwards, recording each.</summary>
-public sealed class WebhookReceiver(int failFirst) : IDisposable
+/// <summary>A loopback receiver that answers 500 to its first <c>failFirst</c> requests and 200 afterwards, recording each.</summary>
+public sealed class WebhookReceiver : IDisposable
 {
-    private readonly HttpListener _listener = new();
+    private readonly LoopbackHttpReceiver _receiver;
     private int _requests;
 
-    public string Url { get; } = $"http://127.0.0.1:{FreePort()}/hooks/";
+    public WebhookReceiver(int failFirst) => _receiver = new LoopbackHttpReceiver((request, body) =>
+    {
+        var accepted = Interlocked.Increment(ref _requests) > failFirst || AcceptFromNowOn;
+        TraceParents.Add(request.Headers["traceparent"]);
+        Received.Add((request.Headers[WebhookSignature.EventIdHeader], body,
+            WebhookSignature.Verify(WebhookApiFactory.Secret, request.Headers[WebhookSignature.Header], body), accepted));
+        return Task.FromResult(accepted ? 200 : 500);
+    });
+
+    public string Url => _receiver.Url;
 
     public ConcurrentBag<(string? EventId, string Body, bool ValidSignature, bool Accepted)> Received { get; } = [];
 
@@ -71,50 +80,9 @@ public sealed class WebhookReceiver(int failFirst) : IDisposable
     /// <summary>The W3C <c>traceparent</c> header of every request (null where a request had none).</summary>
     public ConcurrentBag<string?> TraceParents { get; } = [];
 
-    public void Start()
-    {
-        _listener.Prefixes.Add(Url);
-        _listener.Start();
-        _ = Task.Run(LoopAsync);
-    }
+    public void Start() => _receiver.Start();
 
-    private async Task LoopAsync()
-    {
-        while (_listener.IsListening)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-
-            using var reader = new StreamReader(context.Request.InputStream);
-            var body = await reader.ReadToEndAsync();
-            var accepted = Interlocked.Increment(ref _requests) > failFirst || AcceptFromNowOn;
-            TraceParents.Add(context.Request.Headers["traceparent"]);
-            Received.Add((context.Request.Headers[WebhookSignature.EventIdHeader], body,
-                WebhookSignature.Verify(WebhookApiFactory.Secret, context.Request.Headers[WebhookSignature.Header], body), accepted));
-            context.Response.StatusCode = accepted ? 200 : 500;
-            context.Response.Close();
-        }
-    }
-
-    public void Dispose()
-    {
-        _listener.Stop();
-        _listener.Close();
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
+    public void Dispose() => _receiver.Dispose();
 }
 
 public sealed class WebhookDeliveryTests : IClassFixture<WebhookApiFactory>
