@@ -70,26 +70,17 @@ public sealed class WolverineMessageFaultTests
     {
         await BatchAsync(http, nodes[0], [Command("account", new { accountId = "qx-provider", ownerId = "provider", kind = "provider" })]);
 
-        // Rounds until a kill caught queued commands owned by a node and not yet run.
         var operations = new List<string>();
-        var stranded = 0L;
-        for (var round = 0; round < 5 && stranded == 0; round++)
+        var stranded = await KillWhileClaimedAsync(cluster, nodes, QueuedCommandMessage, (round, tolerateKills) =>
         {
             var submitted = Enumerable.Range(0, 600).Select(i => $"qx-{round}-{i}").ToList();
-            operations.AddRange(submitted);
-            var submitting = SubmitAsync(http, nodes, submitted, tolerateKills: true);
-            var claimed = await WaitForClaimedAsync(cluster, QueuedCommandMessage, TimeSpan.FromSeconds(20));
-            nodes.ForEach(n => n.Kill());
-            await submitting;
-            stranded = await StrandedAsync(cluster, QueuedCommandMessage, claimed);
-            foreach (var node in nodes)
+            if (tolerateKills)
             {
-                await node.StartAsync(CancellationToken.None);
+                operations.AddRange(submitted);
             }
 
-            // A client whose request the kill cut off submits again with the same operation ids.
-            await SubmitAsync(http, nodes, submitted, tolerateKills: false);
-        }
+            return SubmitAsync(http, nodes, submitted, tolerateKills);
+        });
 
         Assert.True(stranded > 0, "No kill caught a queued command owned by the killed node; the test did not exercise recovery.");
         var inList = $"ARRAY['{string.Join("','", operations)}']";
@@ -118,24 +109,8 @@ public sealed class WolverineMessageFaultTests
         {
             await BatchAsync(http, nodes[0], [Command("account", new { accountId = "wx-provider", ownerId = "provider", kind = "provider" })]);
 
-            // Rounds until a kill caught deliveries owned by a node and not yet sent.
-            var stranded = 0L;
-            for (var round = 0; round < 5 && stranded == 0; round++)
-            {
-                var deposits = Enumerable.Range(0, 600).Select(i => $"wx-{round}-{i}").ToList();
-                var depositing = DepositAsync(http, nodes, deposits, tolerateKills: true);
-                var claimed = await WaitForClaimedAsync(cluster, WebhookMessage, TimeSpan.FromSeconds(20));
-                nodes.ForEach(n => n.Kill());
-                await depositing;
-                stranded = await StrandedAsync(cluster, WebhookMessage, claimed);
-                foreach (var node in nodes)
-                {
-                    await node.StartAsync(CancellationToken.None);
-                }
-
-                // A client whose request the kill cut off sends it again with the same operation ids.
-                await DepositAsync(http, nodes, deposits, tolerateKills: false);
-            }
+            var stranded = await KillWhileClaimedAsync(cluster, nodes, WebhookMessage, (round, tolerateKills) =>
+                DepositAsync(http, nodes, [.. Enumerable.Range(0, 600).Select(i => $"wx-{round}-{i}")], tolerateKills));
 
             Assert.True(stranded > 0, "No kill caught a webhook delivery owned by the killed node; the test did not exercise recovery.");
             var expected = await ScalarAsync(cluster, "SELECT count(*) FROM cb.events WHERE stream_id = 'account-wx-provider' AND type = 'V1.CapacityDeposited'");
@@ -159,6 +134,34 @@ public sealed class WolverineMessageFaultTests
             ["ComputeBank__Webhooks__Subscribers__0__Secret"] = "fault-test-secret",
             ["ComputeBank__Webhooks__Subscribers__0__EventTypes__0"] = "CapacityDeposited",
         });
+    }
+
+    /// <summary>
+    /// Rounds of <paramref name="load"/> until a SIGKILL of every node caught messages of <paramref name="messageType"/>
+    /// that a node had claimed and not yet run: each round sends <c>load(round, tolerateKills: true)</c>, kills both
+    /// nodes as soon as one has claimed such messages, restarts them, and sends the round again
+    /// (<c>load(round, false)</c>) as a client whose requests the kill cut off would, with the same ids. At most five
+    /// rounds; returns how many claimed messages the kill caught.
+    /// </summary>
+    private static async Task<long> KillWhileClaimedAsync(PostgresCluster cluster, List<ServiceNode> nodes, string messageType, Func<int, bool, Task> load)
+    {
+        var stranded = 0L;
+        for (var round = 0; round < 5 && stranded == 0; round++)
+        {
+            var loading = load(round, true);
+            var claimed = await WaitForClaimedAsync(cluster, messageType, TimeSpan.FromSeconds(20));
+            nodes.ForEach(n => n.Kill());
+            await loading;
+            stranded = await StrandedAsync(cluster, messageType, claimed);
+            foreach (var node in nodes)
+            {
+                await node.StartAsync(CancellationToken.None);
+            }
+
+            await load(round, false);
+        }
+
+        return stranded;
     }
 
     /// <summary>Sends one-hour deposits synchronously in batches of 100, alternating nodes; each must succeed unless

@@ -232,6 +232,17 @@ public sealed class ParkingWebhookApiFactory() : ReceiverApiFactory(failFirst: i
         settings["ComputeBank:Webhooks:Subscribers:0:EventTypes:0"] = "CapacityDeposited";
         settings["ComputeBank:Webhooks:MaxAttempts"] = "2";
     }
+
+    /// <summary>Opens a provider account named <paramref name="prefix"/> plus a random suffix and deposits into it;
+    /// returns the id of the deposit's event, the one delivery the receiver gets.</summary>
+    public async Task<string> DepositAsync(string prefix)
+    {
+        var client = new LedgerClient(CreateClient());
+        var provider = prefix + Guid.NewGuid().ToString("N")[..8];
+        (await client.OpenAsync(provider, "provider")).ShouldBe(HttpStatusCode.Created);
+        (await client.DepositAsync("dep-" + provider, provider, "4")).ShouldBe(HttpStatusCode.Created);
+        return $"account-{provider}/2";
+    }
 }
 
 public sealed class WebhookParkingTests(ParkingWebhookApiFactory factory) : IClassFixture<ParkingWebhookApiFactory>
@@ -239,14 +250,11 @@ public sealed class WebhookParkingTests(ParkingWebhookApiFactory factory) : ICla
     [Fact]
     public async Task GivenASubscriberThatNeverAccepts_ThenADeliveryIsTriedMaxAttemptsTimes_AndParkedInWolverinesDeadLetters()
     {
-        var client = new LedgerClient(factory.CreateClient());
-        var provider = "prov-" + Guid.NewGuid().ToString("N")[..8];
-        (await client.OpenAsync(provider, "provider")).ShouldBe(HttpStatusCode.Created);
-        (await client.DepositAsync("dep-" + provider, provider, "4")).ShouldBe(HttpStatusCode.Created);
+        var eventId = await factory.DepositAsync("prov-");
 
         await Eventually.WaitAsync(() => factory.Database.ScalarAsync<long>(WebhookBacklog.Parked), n => n == 1, "the delivery to be parked");
         Assert.Equal(0, await factory.Database.ScalarAsync<long>(WebhookBacklog.Pending));
-        var attempts = factory.Receiver.Received.Where(r => r.EventId == $"account-{provider}/2").ToList();
+        var attempts = factory.Receiver.Received.Where(r => r.EventId == eventId).ToList();
         Assert.Equal(2, attempts.Count);
         Assert.All(attempts, r => Assert.False(r.Accepted));
         var letter = await factory.Database.ScalarAsync<string>(
@@ -268,11 +276,7 @@ public sealed class WebhookReplayTests(ParkingWebhookApiFactory factory) : IClas
     [Fact]
     public async Task GivenAParkedDelivery_WhenAnOperatorMarksItReplayable_ThenWolverineSendsItAgain_AndTheLetterIsGone()
     {
-        var client = new LedgerClient(factory.CreateClient());
-        var provider = "replay-" + Guid.NewGuid().ToString("N")[..8];
-        (await client.OpenAsync(provider, "provider")).ShouldBe(HttpStatusCode.Created);
-        (await client.DepositAsync("dep-" + provider, provider, "4")).ShouldBe(HttpStatusCode.Created);
-        var eventId = $"account-{provider}/2";
+        var eventId = await factory.DepositAsync("replay-");
         var letter = $"SELECT count(*) FROM wolverine.wolverine_dead_letters WHERE message_type = '{WebhookDelivery.MessageType}' " +
                      $"AND id = '{IntegrationEventsProjection.DeliveryId("down-receiver", eventId)}'";
         await Eventually.WaitAsync(() => factory.Database.ScalarAsync<long>(letter), n => n == 1, "the delivery to be parked");

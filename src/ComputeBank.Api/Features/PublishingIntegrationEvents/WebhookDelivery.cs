@@ -68,16 +68,17 @@ public static partial class WebhookDeliveryHandler
         var options = runtime.Services.GetRequiredService<WebhookOptions>();
         var logger = runtime.Services.GetRequiredService<ILogger<WebhookSender>>();
         var attempts = lifecycle.Envelope?.Attempts ?? 1;
+        var eventId = (lifecycle.Envelope?.Message as WebhookDelivery)?.EventId;
         if (exception is not WebhookNotDelivered)
         {
             // Wolverine's own error line for this message type is off by default (appsettings.json): a subscriber that
             // is down is routine and logged by Handle; anything else is ours to report.
-            LogUnexpected(logger, (lifecycle.Envelope?.Message as WebhookDelivery)?.EventId, exception);
+            LogUnexpected(logger, eventId, exception);
         }
 
         if (attempts >= Math.Max(1, options.MaxAttempts))
         {
-            LogParked(logger, (lifecycle.Envelope?.Message as WebhookDelivery)?.EventId, attempts);
+            LogParked(logger, eventId, attempts);
             DurableTelemetry.WebhooksParked.Add(1);
             await lifecycle.MoveToDeadLetterQueueAsync(exception);
             return;
