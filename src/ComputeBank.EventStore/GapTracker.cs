@@ -29,17 +29,17 @@ internal sealed class GapTracker(ILogger logger)
     private readonly List<Evidence> _evidence = [];
 
     /// <summary>
-    /// How many events of <paramref name="page"/> (read after <paramref name="after"/>, in sequence order) are below the
+    /// How many events of a page (their <paramref name="sequences"/>, read after <paramref name="after"/>, in order) are below the
     /// high-water mark. <paramref name="unrecorded"/> says the page stops at a hole never seen before while
     /// <paramref name="snapshot"/> has no <see cref="FeedSnapshot.Bound"/> yet: fetch one and ask again.
     /// </summary>
-    public int SafePrefix(long after, IReadOnlyList<StoredEvent> page, FeedSnapshot snapshot, out bool unrecorded)
+    public int SafePrefix(long after, IReadOnlyList<long> sequences, FeedSnapshot snapshot, out bool unrecorded)
     {
         unrecorded = false;
         var expected = after + 1;
-        for (var i = 0; i < page.Count; i++)
+        for (var i = 0; i < sequences.Count; i++)
         {
-            var sequence = page[i].Sequence;
+            var sequence = sequences[i];
             if (sequence != expected && !CanSkip(expected, sequence - 1, snapshot, ref unrecorded))
             {
                 return i;
@@ -48,7 +48,7 @@ internal sealed class GapTracker(ILogger logger)
             expected = sequence + 1;
         }
 
-        return page.Count;
+        return sequences.Count;
     }
 
     private bool CanSkip(long from, long to, FeedSnapshot snapshot, ref bool unrecorded)

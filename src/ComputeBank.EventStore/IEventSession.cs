@@ -93,7 +93,7 @@ public interface IAsyncProjection
     string Name { get; }
 
     /// <summary>Applies a page of events in the daemon's transaction; the checkpoint commits with it.</summary>
-    Task ApplyAsync(NpgsqlConnection c, NpgsqlTransaction tx, IReadOnlyList<StoredEvent> page, CancellationToken ct);
+    Task ApplyAsync(NpgsqlConnection c, NpgsqlTransaction tx, IReadOnlyList<ProjectedEvent> page, CancellationToken ct);
 
     /// <summary>Deletes the read model before a rebuild, in the transaction that resets the checkpoint to zero.</summary>
     Task ResetAsync(NpgsqlConnection c, NpgsqlTransaction tx, CancellationToken ct);

@@ -182,33 +182,48 @@ public sealed class MartenEventStore : IAsyncDisposable
     public async Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterSequence, int limit, CancellationToken ct)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        var (events, _, safe) = await ReadFeedAsync(afterSequence, limit, ct);
-        return safe == events.Count ? events : events.GetRange(0, safe);
+        var page = await ReadFeedAsync(Statements.ReadAll, afterSequence, limit, reader => ReadEvent(reader, 2), 11, ct);
+        return page.Safe == page.Events.Count ? page.Events : page.Events.GetRange(0, page.Safe);
     }
 
     /// <summary>
-    /// <see cref="ReadAllAsync"/> for the projection daemon, whose checkpoint is what readers of an async read model
-    /// see: the page ends between two transactions, so no reader ever sees half of a commit (a transfer's debit
-    /// without its credit). The rows after the page (as many again) tell whether a transaction of the page goes on;
-    /// a page that would end inside one is cut before it, or extended to its end, or, while the rest lies behind a
-    /// gap, left empty until the gap is decided. Only a transaction spread over more than all the rows read is applied
-    /// in parts.
+    /// The global feed for projections (the daemon, rebuilds), whose checkpoint is what readers of an async read model
+    /// see: a page ends between two transactions, so no reader ever sees half of a commit (a transfer's debit without
+    /// its credit). Of the <paramref name="rows"/> rows read it keeps everything up to the last transaction boundary
+    /// below the high-water mark; the transaction cut off at the end is read again with the next page. When one
+    /// transaction fills all the rows, twice as many are read, up to <see cref="MaxFeedWindow"/> rows; only a
+    /// transaction larger than that is applied in parts.
     /// </summary>
-    internal async Task<IReadOnlyList<StoredEvent>> ReadAllTransactionsAsync(long afterSequence, int limit, CancellationToken ct)
+    internal async Task<IReadOnlyList<ProjectedEvent>> ReadAllTransactionsAsync(long afterSequence, int rows, CancellationToken ct)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        var rows = checked(limit * 2);
-        var (events, writers, safe) = await ReadFeedAsync(afterSequence, rows, ct);
-        return events.GetRange(0, TransactionBoundary(writers, Math.Min(safe, limit), safe, writers.Count == rows));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rows);
+        for (var window = rows; ; window = Math.Min(checked(window * 2), MaxFeedWindow))
+        {
+            var page = await ReadFeedAsync(Statements.ReadAllForProjections, afterSequence, window, ReadProjectedEvent, 8, ct);
+            var truncated = page.Writers.Count == window;
+            if (TransactionBoundary(page.Writers, page.Safe, truncated) is { } cut)
+            {
+                return page.Events.GetRange(0, cut);
+            }
+
+            if (window == MaxFeedWindow)
+            {
+                return page.Events.GetRange(0, page.Safe);
+            }
+        }
     }
 
+    /// <summary>The most rows one projection page reads while looking for the end of a transaction.</summary>
+    internal const int MaxFeedWindow = 65_536;
+
     /// <summary>
-    /// Where a page of the rows read (each with its <paramref name="writers"/> transaction) may end: the largest cut at
-    /// or below <paramref name="preferred"/> after which no transaction before it appears again, else the smallest such
-    /// cut up to <paramref name="safe"/>; else 0 (wait), or <paramref name="preferred"/> when the transaction in the way
-    /// runs to the end of rows that were cut off at the limit (<paramref name="truncated"/>).
+    /// Where a page of the rows read (each with its <paramref name="writers"/> transaction) may end: after the last
+    /// transaction that lies wholly within the first <paramref name="safe"/> rows and that no row after it continues;
+    /// 0 while nothing may be applied yet (a gap holds up the rest of the transaction in the way); null when that
+    /// transaction runs to the end of rows that were cut off at the limit (<paramref name="truncated"/>), so more rows
+    /// must be read to find its end. The end of truncated rows is never a boundary: the transaction may go on.
     /// </summary>
-    internal static int TransactionBoundary(IReadOnlyList<long> writers, int preferred, int safe, bool truncated)
+    internal static int? TransactionBoundary(IReadOnlyList<long> writers, int safe, bool truncated)
     {
         var last = new Dictionary<long, int>();
         for (var i = 0; i < writers.Count; i++)
@@ -221,70 +236,69 @@ public sealed class MartenEventStore : IAsyncDisposable
         for (var cut = 1; cut <= safe; cut++)
         {
             reach = Math.Max(reach, last[writers[cut - 1]]);
-            if (reach >= cut)
+            if (reach < cut && !(truncated && cut == writers.Count))
             {
-                continue;
+                best = cut;
             }
-
-            if (cut > preferred)
-            {
-                return best > 0 ? best : cut;
-            }
-
-            best = cut;
         }
 
-        return (best > 0 || safe == 0) ? best : (truncated && reach == writers.Count - 1) ? preferred : 0;
+        return best > 0 || safe == 0 ? best
+            : truncated && safe == writers.Count ? null
+            : 0;
     }
 
-    private async Task<(List<StoredEvent> Events, List<long> Writers, int Safe)> ReadFeedAsync(long afterSequence, int limit, CancellationToken ct)
+    private async Task<FeedPage<T>> ReadFeedAsync<T>(string sql, long afterSequence, int limit, Func<NpgsqlDataReader, T> read, int writerColumn, CancellationToken ct)
     {
-        await using var command = DataSource.CreateCommand(Statements.ReadAll);
+        await using var command = DataSource.CreateCommand(sql);
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterSequence });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
         var snapshot = new FeedSnapshot([], 0, null);
-        var events = new List<StoredEvent>();
+        var events = new List<T>();
+        var sequences = new List<long>();
         var writers = new List<long>();
         await using (var reader = await command.ExecuteReaderAsync(ct))
         {
             while (await reader.ReadAsync(ct))
             {
-                if (events.Count == 0)
+                if (sequences.Count == 0)
                 {
                     snapshot = new FeedSnapshot(reader.GetFieldValue<long[]>(0), reader.GetInt64(1), null);
                 }
 
                 if (!reader.IsDBNull(2))
                 {
-                    events.Add(ReadEvent(reader, 2));
-                    writers.Add(reader.GetInt64(11));
+                    sequences.Add(reader.GetInt64(2));
+                    events.Add(read(reader));
+                    writers.Add(reader.GetInt64(writerColumn));
                 }
             }
         }
 
-        var safe = Gaps.SafePrefix(afterSequence, events, snapshot, out var unrecorded);
+        var safe = Gaps.SafePrefix(afterSequence, sequences, snapshot, out var unrecorded);
         if (unrecorded)
         {
             // A gap never seen before: its evidence needs a bound on the transaction ids taken before the snapshot.
             await using var bound = DataSource.CreateCommand(Sql.TransactionIdBound);
             snapshot = snapshot with { Bound = (long)(await bound.ExecuteScalarAsync(ct))! };
-            safe = Gaps.SafePrefix(afterSequence, events, snapshot, out _);
+            safe = Gaps.SafePrefix(afterSequence, sequences, snapshot, out _);
         }
 
-        return (events, writers, safe);
+        return new FeedPage<T>(events, writers, safe);
     }
+
+    private sealed record FeedPage<T>(List<T> Events, List<long> Writers, int Safe);
 
     /// <summary>
     /// Streams the global feed after <paramref name="afterSequence"/> up to the high-water mark in pages, for
-    /// verification and rebuilds, without holding everything in memory.
+    /// rebuilds, without holding everything in memory.
     /// </summary>
     /// <remarks>The next page is read while the caller consumes this one (one query in flight at most), so reading
     /// overlaps with the caller's work instead of alternating with it. Pages end between transactions, as the
     /// daemon's do: a rebuild whose replay stops here hands over a checkpoint no reader sees half a commit at.</remarks>
-    public async IAsyncEnumerable<StoredEvent> StreamAllAsync(long afterSequence, [EnumeratorCancellation] CancellationToken ct)
+    public async IAsyncEnumerable<ProjectedEvent> StreamAllAsync(long afterSequence, [EnumeratorCancellation] CancellationToken ct)
     {
-        const int PageSize = 2000;
-        var next = ReadAllTransactionsAsync(afterSequence, PageSize, ct);
+        const int PageRows = 4000;
+        var next = ReadAllTransactionsAsync(afterSequence, PageRows, ct);
         try
         {
             while (true)
@@ -295,7 +309,7 @@ public sealed class MartenEventStore : IAsyncDisposable
                     yield break;
                 }
 
-                next = ReadAllTransactionsAsync(page[^1].Sequence, PageSize, ct);
+                next = ReadAllTransactionsAsync(page[^1].Sequence, PageRows, ct);
                 foreach (var e in page)
                 {
                     yield return e;
@@ -370,6 +384,12 @@ public sealed class MartenEventStore : IAsyncDisposable
     {
         Marten.Dispose();
         await DataSource.DisposeAsync();
+    }
+
+    private ProjectedEvent ReadProjectedEvent(NpgsqlDataReader reader)
+    {
+        var (name, data) = Types.Deserialize(reader.GetString(5), reader.GetFieldValue<byte[]>(6), Json);
+        return new ProjectedEvent(reader.GetInt64(2), reader.GetString(3), reader.GetInt64(4), name, data, reader.GetFieldValue<DateTimeOffset>(7));
     }
 
     internal StoredEvent ReadEvent(NpgsqlDataReader reader, int offset)

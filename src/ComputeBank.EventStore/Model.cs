@@ -55,6 +55,12 @@ public sealed record StoredEvent(
     long Sequence, string StreamId, long Version, string TypeName, object Data, EventMetadata Metadata,
     DateTimeOffset Timestamp, string Hash, string? PreviousHash);
 
+/// <summary>
+/// An event as a projection folds it: its place in the global feed and in its stream, and its data. Read without the
+/// metadata and the hash link, which no read model needs and which cost more to read than the rest of the row.
+/// </summary>
+public sealed record ProjectedEvent(long Sequence, string StreamId, long Version, string TypeName, object Data, DateTimeOffset Timestamp);
+
 /// <summary>An event as a replay needs it: its version, when it was stored, its data.</summary>
 public sealed record ReplayedEvent(long Version, DateTimeOffset Timestamp, object Data);
 

@@ -6,8 +6,12 @@ namespace ComputeBank.EventStore;
 /// <summary>Tuning of the <see cref="ProjectionDaemon"/>; the defaults are Marten's.</summary>
 public sealed record ProjectionDaemonOptions
 {
-    /// <summary>Events per page, applied and checkpointed in one transaction.</summary>
-    public int PageSize { get; init; } = 500;
+    /// <summary>
+    /// Rows of the feed one page reads. The page applies them, with its checkpoint in one transaction, up to the last
+    /// transaction boundary (the commit cut off at the end is read again by the next page); a commit larger than this
+    /// is read with a larger window until its end is found.
+    /// </summary>
+    public int PageRows { get; init; } = 4000;
 
     /// <summary>Pause when a projection is caught up (or waiting at a gap).</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
@@ -59,6 +63,7 @@ public sealed class ProjectionDaemon : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(projections);
         _store = store;
         _options = options ?? new ProjectionDaemonOptions();
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(_options.PageRows, nameof(options));
         _logger = store.LoggerFactory.CreateLogger<ProjectionDaemon>();
         _runners = projections.ToDictionary(p => p.Name, p => new Runner(p, store.Statements.ProjectionLockKey(p.Name)), StringComparer.Ordinal);
         // Leadership connections must really close when given up: a pooled one would keep the lock while idle.
@@ -301,7 +306,7 @@ public sealed class ProjectionDaemon : IAsyncDisposable
         }
 
         var checkpoint = runner.Checkpoint.Value;
-        var page = await _store.ReadAllTransactionsAsync(checkpoint, _options.PageSize, ct);
+        var page = await _store.ReadAllTransactionsAsync(checkpoint, _options.PageRows, ct);
         if (page.Count == 0)
         {
             return 0;

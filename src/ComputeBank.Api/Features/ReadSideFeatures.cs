@@ -7,6 +7,7 @@ using ComputeBank.Api.Features.GettingPool;
 using ComputeBank.Api.Features.ReadingSystemAccounts;
 using ComputeBank.Api.Features.VerifyingLedger;
 using ComputeBank.Api.Hosting;
+using ComputeBank.Api.Observability;
 using ComputeBank.Api.Projections;
 using ComputeBank.Domain;
 using ComputeBank.EventStore;
@@ -24,7 +25,8 @@ public static class ReadSideFeatures
             [
                 new PoolsProjection(new PoolTable(schema), sp.GetRequiredService<LedgerCatalogue>().SystemAccounts),
                 new SystemAccountsProjection(schema, sp.GetRequiredService<LedgerCatalogue>().SystemAccounts),
-            ]));
+            ],
+            new ProjectionDaemonOptions { PageRows = sp.GetRequiredService<OperationsSettings>().ProjectionPageRows }));
         services.AddSingleton(sp => new SystemAccountReader(sp.GetRequiredService<MartenEventStore>().DataSource, schema));
         services.AddHostedService<ProjectionDaemonService>();
         return services;

@@ -39,7 +39,7 @@ public static class Observability
     {
         var configuration = builder.Configuration;
         var services = builder.Services;
-        var settings = configuration.GetSection(OperationsSettings.Section).Get<OperationsSettings>() ?? new OperationsSettings();
+        var settings = (configuration.GetSection(OperationsSettings.Section).Get<OperationsSettings>() ?? new OperationsSettings()).Validated();
         services.AddSingleton(settings);
         services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.ShutdownTimeout);
 

@@ -11,4 +11,19 @@ public sealed class OperationsSettings
 
     /// <summary>Readiness fails when the oldest event an async projection has not applied waited longer than this.</summary>
     public TimeSpan DaemonStallThreshold { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Rows of the event feed one page of an async projection reads (see ProjectionDaemonOptions.PageRows).</summary>
+    public int ProjectionPageRows { get; set; } = 4000;
+
+    /// <summary>Fails start-up with the setting's name when a value is out of range.</summary>
+    public OperationsSettings Validated()
+    {
+        if (ProjectionPageRows is < 1 or > 65_536)
+        {
+            throw new InvalidOperationException(
+                $"{Section}:ProjectionPageRows must be between 1 and 65536 (rows of the event feed one projection page reads); it is {ProjectionPageRows}.");
+        }
+
+        return this;
+    }
 }

@@ -18,7 +18,7 @@ public sealed class PoolsProjection(PoolTable table, SystemAccountNames systemAc
 
     public string Name => ProjectionName;
 
-    public async Task ApplyAsync(NpgsqlConnection c, NpgsqlTransaction tx, IReadOnlyList<StoredEvent> page, CancellationToken ct)
+    public async Task ApplyAsync(NpgsqlConnection c, NpgsqlTransaction tx, IReadOnlyList<ProjectedEvent> page, CancellationToken ct)
     {
         var fold = new PoolFold(systemAccounts);
         foreach (var e in page)

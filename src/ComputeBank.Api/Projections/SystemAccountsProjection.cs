@@ -37,7 +37,7 @@ public sealed class SystemAccountsProjection(string schema, SystemAccountNames s
 
     public string Name => ProjectionName;
 
-    public async Task ApplyAsync(NpgsqlConnection c, NpgsqlTransaction tx, IReadOnlyList<StoredEvent> page, CancellationToken ct)
+    public async Task ApplyAsync(NpgsqlConnection c, NpgsqlTransaction tx, IReadOnlyList<ProjectedEvent> page, CancellationToken ct)
     {
         var moves = Moves(page);
         if (moves.Count == 0)
@@ -65,7 +65,7 @@ public sealed class SystemAccountsProjection(string schema, SystemAccountNames s
     }
 
     /// <summary>Per event, the amount each system account moved in each bucket (an event may post to one several times).</summary>
-    private List<(long Sequence, string Account, Bucket Bucket, long Amount)> Moves(IReadOnlyList<StoredEvent> page)
+    private List<(long Sequence, string Account, Bucket Bucket, long Amount)> Moves(IReadOnlyList<ProjectedEvent> page)
     {
         var moves = new List<(long Sequence, string Account, Bucket Bucket, long Amount)>();
         foreach (var e in page)

@@ -7,10 +7,11 @@ namespace ComputeBank.Api.Tests.Bugs;
 /// Found by the fault suite's pool readers: after a PostgreSQL restart the daemon caught up in pages of 500 events, a
 /// page ended inside a group commit (its events are ordered by stream, so a transfer's debit and credit lie apart), and
 /// GET /pools showed 100,022.141 hours posted of a conserved 100,000. The daemon now ends every page between two
-/// transactions. A trigger records the pool as of every checkpoint the daemon commits; with one commit of 300 transfers
-/// (600 events, more than a page) every recorded total must still be the conserved one.
+/// transactions, and reads further when one commit fills the whole page. A trigger records the pool as of every
+/// checkpoint the daemon commits; with one commit of 300 transfers (600 events, six times the 100 rows a page reads
+/// here) every recorded total must still be the conserved one.
 /// </summary>
-public sealed class Bug_pools_showed_half_of_a_commit_when_a_page_ended_inside_it(ApiFactory factory) : IClassFixture<ApiFactory>
+public sealed class Bug_pools_showed_half_of_a_commit_when_a_page_ended_inside_it(SmallPageApiFactory factory) : IClassFixture<SmallPageApiFactory>
 {
     [Fact]
     public async Task GivenOneCommitLargerThanAPage_WhenTheDaemonProjectsIt_ThenNoCheckpointShowsPartOfIt()
@@ -47,4 +48,11 @@ public sealed class Bug_pools_showed_half_of_a_commit_when_a_page_ended_inside_i
             "300000",
             await factory.Database.ScalarAsync<string>("SELECT string_agg(DISTINCT posted::text, ',') FROM pool_checkpoints WHERE last_sequence > " + head));
     }
+}
+
+/// <summary>The API with projection pages of 100 rows, so that one commit of a test spans several pages.</summary>
+public sealed class SmallPageApiFactory : DurableApiFactory
+{
+    protected override void AddSettings(IDictionary<string, string?> settings) =>
+        settings["ComputeBank:Operations:ProjectionPageRows"] = "100";
 }

@@ -72,7 +72,7 @@ public sealed class ReadinessTests(TelemetryApiFactory factory) : IClassFixture<
     {
         public string Name => name;
 
-        public Task ApplyAsync(NpgsqlConnection c, NpgsqlTransaction tx, IReadOnlyList<StoredEvent> page, CancellationToken ct) =>
+        public Task ApplyAsync(NpgsqlConnection c, NpgsqlTransaction tx, IReadOnlyList<ProjectedEvent> page, CancellationToken ct) =>
             fail ? throw new InvalidOperationException("This projection cannot apply events.") : Task.CompletedTask;
 
         public Task ResetAsync(NpgsqlConnection c, NpgsqlTransaction tx, CancellationToken ct) => Task.CompletedTask;

@@ -92,6 +92,46 @@ public abstract partial class EventStoreConformance
     }
 
     [Fact]
+    public async Task GivenACommitLargerThanAPage_WhenDaemonRuns_ThenEveryPageEndsWhereACommitEnds()
+    {
+        var projection = new PageRecordingProjection("pages-" + Guid.NewGuid().ToString("N")[..8]);
+        await using var daemon = Track(new ProjectionDaemon(Store, [projection], FastDaemon with { PageRows = 10 }));
+        var start = await ScalarAsync("SELECT coalesce(max(seq_id), 0) FROM {schema}.mt_events");
+        var commits = new List<AppendResult>();
+        foreach (var size in new[] { 5, 35, 3, 24, 10 })
+        {
+            commits.Add(await AppendAsync(NewStreamId("pages"), ExpectedVersion.NoStream, [.. Enumerable.Range(0, size).Select(i => new Deposited(i))]));
+        }
+
+        daemon.Start();
+        var ends = commits.Select(c => c.Events[^1].Sequence).ToHashSet();
+        var all = commits.SelectMany(c => c.Events.Select(e => e.Sequence)).ToList();
+        await EventuallyAsync(() => Task.FromResult(projection.Pages.Sum(p => p.Count(s => s > start)) >= all.Count), "every event is projected");
+
+        var pages = projection.Pages.Where(p => p[^1] > start).ToList();
+        Assert.Equal(all, pages.SelectMany(p => p).Where(s => s > start));
+        Assert.All(pages, page => Assert.Contains(page[^1], ends));
+        var large = commits[1].Events.Select(e => e.Sequence).ToList();
+        Assert.Contains(pages, page => page.Contains(large[0]) && page.Contains(large[^1]));
+    }
+
+    /// <summary>Keeps the sequences of every page it is given, in order.</summary>
+    private sealed class PageRecordingProjection(string name) : IAsyncProjection
+    {
+        public string Name { get; } = name;
+
+        public System.Collections.Concurrent.ConcurrentQueue<long[]> Pages { get; } = new();
+
+        public Task ApplyAsync(NpgsqlConnection c, NpgsqlTransaction tx, IReadOnlyList<ProjectedEvent> page, CancellationToken ct)
+        {
+            Pages.Enqueue([.. page.Select(e => e.Sequence)]);
+            return Task.CompletedTask;
+        }
+
+        public Task ResetAsync(NpgsqlConnection c, NpgsqlTransaction tx, CancellationToken ct) => Task.CompletedTask;
+    }
+
+    [Fact]
     public async Task GivenTwoDaemonNodes_WhenEventsArriveAndTheLeaderStops_ThenEveryEventIsProjectedExactlyOnce()
     {
         var name = "exactly-once-" + Guid.NewGuid().ToString("N")[..8];
@@ -132,9 +172,14 @@ public abstract partial class EventStoreConformance
     public async Task GivenProjectedEvents_WhenRebuilding_ThenReadModelIsReplayedFromZeroWithProgress()
     {
         var projection = await RecordingProjectionAsync("rebuild");
-        await AppendAsync(NewStreamId("rebuild"), ExpectedVersion.NoStream, [.. Enumerable.Range(0, 1200).Select(i => new Deposited(i))]);
+        var stream = NewStreamId("rebuild");
+        for (var commit = 0; commit < 12; commit++)
+        {
+            await AppendAsync(stream, ExpectedVersion.Exactly(commit * 100), [.. Enumerable.Range(0, 100).Select(i => new Deposited(i))]);
+        }
+
         var max = await ScalarAsync("SELECT max(seq_id) FROM {schema}.mt_events");
-        await using var daemon = Track(new ProjectionDaemon(Store, [projection], FastDaemon));
+        await using var daemon = Track(new ProjectionDaemon(Store, [projection], FastDaemon with { PageRows = 250 }));
         daemon.Start();
         await EventuallyAsync(async () => await projection.TimesAsync(max) == 1, "projected once");
         await ExecuteAsync($"UPDATE {{schema}}_projected SET times = 99 WHERE projection = '{projection.Name}'");
@@ -144,7 +189,7 @@ public abstract partial class EventStoreConformance
 
         Assert.Equal(0, await ScalarAsync($"SELECT count(*) FROM {{schema}}_projected WHERE projection = '{projection.Name}' AND times <> 1"));
         Assert.Equal(await ScalarAsync("SELECT count(*) FROM {schema}.mt_events"), reports[^1].EventsProcessed);
-        Assert.True(reports.Count >= 3, $"expected a report per page of 500, got {reports.Count}");
+        Assert.True(reports.Count >= 3, $"expected a report per page of 250 rows, got {reports.Count}");
         Assert.Equal(max, reports[^1].LastSequence);
         Assert.All(reports, r => Assert.Equal(max, r.TargetSequence));
     }
@@ -176,7 +221,7 @@ public abstract partial class EventStoreConformance
             await command.ExecuteNonQueryAsync(ct);
         }
 
-        public async Task ApplyAsync(NpgsqlConnection c, NpgsqlTransaction tx, IReadOnlyList<StoredEvent> page, CancellationToken ct)
+        public async Task ApplyAsync(NpgsqlConnection c, NpgsqlTransaction tx, IReadOnlyList<ProjectedEvent> page, CancellationToken ct)
         {
             await using var command = new NpgsqlCommand(
                 $"INSERT INTO {schema}_projected AS p (projection, seq, times) SELECT $1, unnest($2::bigint[]), 1 " +

@@ -90,7 +90,7 @@ public abstract partial class EventStoreConformance
         Assert.Equal(Enumerable.Range(1, 10).Select(i => new Deposited(i)), first.Select(e => e.Data));
         Assert.Equal(Enumerable.Range(11, 10).Select(i => new Deposited(i)), second.Select(e => e.Data));
 
-        var all = new List<StoredEvent>();
+        var all = new List<ProjectedEvent>();
         await foreach (var e in Store.StreamAllAsync(start, Ct))
         {
             all.Add(e);
