@@ -94,70 +94,74 @@ public static partial class Ledger
         var ids = new List<string>();
         switch (command)
         {
-            case OpenAccount c: Add(c.AccountId); break;
-            case DepositCapacity c: Add(c.AccountId); ids.Add(StreamIds.Period(c.Bucket.Period)); break;
-            case WithdrawCredits c: Add(c.AccountId); ids.Add(StreamIds.Period(c.Bucket.Period)); break;
-            case TransferCredits c: Add(c.FromAccountId); Add(c.ToAccountId); ids.Add(StreamIds.Period(c.Bucket.Period)); break;
+            case OpenAccount c: AddAccounts(ids, c.AccountId); break;
+            case DepositCapacity c: AddAccounts(ids, c.AccountId); ids.Add(StreamIds.Period(c.Bucket.Period)); break;
+            case WithdrawCredits c: AddAccounts(ids, c.AccountId); ids.Add(StreamIds.Period(c.Bucket.Period)); break;
+            case TransferCredits c: AddAccounts(ids, c.FromAccountId, c.ToAccountId); ids.Add(StreamIds.Period(c.Bucket.Period)); break;
             case TransferAcrossPeriods c:
-                Add(c.FromAccountId);
-                Add(c.Destination);
+                AddAccounts(ids, c.FromAccountId, c.Destination);
                 ids.Add(StreamIds.Period(c.FromPeriod));
                 ids.Add(StreamIds.Period(c.ToPeriod));
                 break;
             case PlaceHold c:
                 ids.Add(StreamIds.Hold(c.HoldId));
-                Add(c.AccountId);
-                Add(c.BeneficiaryAccountId);
+                AddAccounts(ids, c.AccountId, c.BeneficiaryAccountId);
                 ids.Add(StreamIds.Period(c.Bucket.Period));
                 break;
-            case CaptureHold c: HoldAndItsStreams(c.HoldId, withPeriod: true); break;
-            case ReleaseHold c: HoldAndItsStreams(c.HoldId, withPeriod: false); break;
-            case ExpireHold c: HoldAndItsStreams(c.HoldId, withPeriod: false); break;
-            case SetCreditLimit c: Add(c.AccountId); break;
-            case FreezeAccount c: Add(c.AccountId); break;
-            case UnfreezeAccount c: Add(c.AccountId); break;
-            case CloseAccount c: Add(c.AccountId); break;
-            case ClosePeriod c:
-                ids.Add(StreamIds.Period(c.Period));
-                if (c.RolloverTo is not null)
-                {
-                    ids.Add(StreamIds.Period(c.RolloverTo));
-                }
-
-                foreach (var accountId in c.AccountIds)
-                {
-                    Add(accountId);
-                    if (loaded.GetValueOrDefault(StreamIds.Account(accountId)) is AccountState account)
-                    {
-                        ids.AddRange(account.OpenHolds.Where(h => h.Value.Bucket.Period == c.Period).Select(h => StreamIds.Hold(h.Key)));
-                    }
-                }
-
-                break;
+            case CaptureHold c: AddHoldAndItsStreams(ids, loaded, c.HoldId, withPeriod: true); break;
+            case ReleaseHold c: AddHoldAndItsStreams(ids, loaded, c.HoldId, withPeriod: false); break;
+            case ExpireHold c: AddHoldAndItsStreams(ids, loaded, c.HoldId, withPeriod: false); break;
+            case SetCreditLimit c: AddAccounts(ids, c.AccountId); break;
+            case FreezeAccount c: AddAccounts(ids, c.AccountId); break;
+            case UnfreezeAccount c: AddAccounts(ids, c.AccountId); break;
+            case CloseAccount c: AddAccounts(ids, c.AccountId); break;
+            case ClosePeriod c: AddPeriodAndItsAccounts(ids, loaded, c); break;
             default: throw new ArgumentOutOfRangeException(nameof(command), command.GetType().Name, "unknown command");
         }
 
         return ids.Distinct(StringComparer.Ordinal).ToList();
+    }
 
-        void Add(AccountId? id)
+    private static void AddAccounts(List<string> ids, params AccountId?[] accounts)
+    {
+        foreach (var id in accounts)
         {
             if (id is not null)
             {
                 ids.Add(StreamIds.Account(id));
             }
         }
+    }
 
-        void HoldAndItsStreams(OperationId holdId, bool withPeriod)
+    // The hold and, once it is loaded, the accounts (and the period) it names.
+    private static void AddHoldAndItsStreams(List<string> ids, IReadOnlyDictionary<string, object?> loaded, OperationId holdId, bool withPeriod)
+    {
+        ids.Add(StreamIds.Hold(holdId));
+        if (loaded.GetValueOrDefault(StreamIds.Hold(holdId)) is HoldState hold)
         {
-            ids.Add(StreamIds.Hold(holdId));
-            if (loaded.GetValueOrDefault(StreamIds.Hold(holdId)) is HoldState hold)
+            AddAccounts(ids, hold.AccountId, hold.BeneficiaryAccountId);
+            if (withPeriod)
             {
-                Add(hold.AccountId);
-                Add(hold.BeneficiaryAccountId);
-                if (withPeriod)
-                {
-                    ids.Add(StreamIds.Period(hold.Bucket.Period));
-                }
+                ids.Add(StreamIds.Period(hold.Bucket.Period));
+            }
+        }
+    }
+
+    // The period, its rollover, the accounts named and, once they are loaded, their open holds in the period.
+    private static void AddPeriodAndItsAccounts(List<string> ids, IReadOnlyDictionary<string, object?> loaded, ClosePeriod c)
+    {
+        ids.Add(StreamIds.Period(c.Period));
+        if (c.RolloverTo is not null)
+        {
+            ids.Add(StreamIds.Period(c.RolloverTo));
+        }
+
+        foreach (var accountId in c.AccountIds)
+        {
+            AddAccounts(ids, accountId);
+            if (loaded.GetValueOrDefault(StreamIds.Account(accountId)) is AccountState account)
+            {
+                ids.AddRange(account.OpenHolds.Where(h => h.Value.Bucket.Period == c.Period).Select(h => StreamIds.Hold(h.Key)));
             }
         }
     }

@@ -228,6 +228,20 @@ public static partial class ApiDocs
 
         schema.Description = OneLine(schema.Description);
 
+        DescribeValues(schema, property, catalogue);
+
+        if (property.DeclaringType == typeof(Features.SubmittingBatches.BatchCommand) && property.Name == nameof(Features.SubmittingBatches.BatchCommand.Type))
+        {
+            schema.Enum = [.. Features.CommandRegistry.Offered.Select(k => k.Type).Order(StringComparer.Ordinal).Select(k => (JsonNode)JsonValue.Create(k))];
+        }
+
+        return schema;
+    }
+
+    // What the wire format of a value says beyond its CLR type: hours as decimal strings, UTC timestamps, the
+    // catalogue's regions and resource classes, fixed sets of values.
+    private static void DescribeValues(OpenApiSchema schema, PropertyInfo property, LedgerCatalogue catalogue)
+    {
         foreach (var attribute in property.GetCustomAttributes(inherit: true))
         {
             switch (attribute)
@@ -253,13 +267,6 @@ public static partial class ApiDocs
                     break;
             }
         }
-
-        if (property.DeclaringType == typeof(Features.SubmittingBatches.BatchCommand) && property.Name == nameof(Features.SubmittingBatches.BatchCommand.Type))
-        {
-            schema.Enum = [.. Features.CommandRegistry.Offered.Select(k => k.Type).Order(StringComparer.Ordinal).Select(k => (JsonNode)JsonValue.Create(k))];
-        }
-
-        return schema;
     }
 
     private static Task TransformOperation(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
