@@ -475,9 +475,12 @@ internal sealed class EventSession(MartenEventStore store, EventMetadata metadat
     /// <summary>
     /// The version every pending stream is at, checked against its expected version before the append is sent: the
     /// versions <c>append_streams</c> writes come from here, and a conflict is refused before any sequence number is
-    /// taken. Streams this session's fetch locked are checked in memory; the others are locked here, in id order (an
-    /// advisory lock per stream id, which also covers a stream not created yet, then the rows FOR UPDATE), and read
-    /// after the locks in a statement of their own. Also takes the commit timestamp when no fetch did.
+    /// taken. Streams this session's fetch locked are checked in memory. A stream expected at an exact version (above
+    /// 0) is sent at that version: <c>append_streams</c> locks its row and compares before it takes a sequence number,
+    /// so reading it first would only lock and read the same row twice (a group commit's whole second round trip). The
+    /// others (any version, or no stream yet: there may be no row to lock) are locked here, in id order (an advisory
+    /// lock per stream id, then the rows FOR UPDATE), and read after the locks in a statement of their own. Also takes
+    /// the commit timestamp when no fetch did.
     /// </summary>
     private async Task<Dictionary<string, long>> CheckedVersionsAsync(System.Diagnostics.Activity? activity, CancellationToken ct)
     {
@@ -488,6 +491,10 @@ internal sealed class EventSession(MartenEventStore store, EventMetadata metadat
             if (_rowLocked.TryGetValue(stream.StreamId, out var version) && version > 0)
             {
                 versions[stream.StreamId] = version;
+            }
+            else if (stream.Expected > 0)
+            {
+                versions[stream.StreamId] = stream.Expected;
             }
             else
             {
