@@ -96,6 +96,11 @@ internal sealed record CpuUsage(double WallSeconds, double Api, double? Postgres
                 end.Children - start.Children,
                 end.MachineBusy - start.MachineBusy);
 
+    /// <summary>Both measurements as one (two rounds of a phase): every figure summed.</summary>
+    public CpuUsage Plus(CpuUsage other) => new(
+        WallSeconds + other.WallSeconds, Api + other.Api, Postgres + other.Postgres, Self + other.Self, Children + other.Children,
+        MachineBusy + other.MachineBusy);
+
     /// <summary>Microseconds of CPU per unit of work (a command, a transaction) of one part.</summary>
     public static double PerUnit(double cpuSeconds, long units) => units > 0 ? cpuSeconds * 1e6 / units : double.NaN;
 

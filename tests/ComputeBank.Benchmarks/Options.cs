@@ -17,6 +17,10 @@ internal sealed class BenchOptions
     /// of CPU per command over six 4 s windows of one process, so a short warm-up measures the compiler, not the ledger.</summary>
     public double WarmupSeconds { get; private set; } = 20;
 
+    /// <summary>With <see cref="OldApiDll"/>: this build and the old one measured alternately this many times each, so that
+    /// the machine's drift over minutes falls on both (ratios from the rounds' combined rates).</summary>
+    public int Rounds { get; private set; } = 1;
+
     public int Clients { get; private set; } = 64;
 
     public int BatchClients { get; private set; } = 4;
@@ -62,6 +66,7 @@ internal sealed class BenchOptions
         "  --chart <path>                   default: docs/benchmarks/http-benchmark.svg\n" +
         "  --api <ComputeBank.Api.dll>      measure another build (e.g. an older commit's)\n" +
         "  --old-api <ComputeBank.Api.dll>  also measure an older build, single and batch, in the same run (ratios new/old)\n" +
+        "  --rounds <n>                     with --old-api: this build and the old one alternately, n times each (1)\n" +
         "  --peer <dll>                     the peer's build (default: tests/ComputeBank.Benchmarks.Peer's Release build)\n" +
         "  --phases single,batch,peer       which load phases run (all three; peer: the Critter Stack transfer, single);\n" +
         "                                   async alone: the queued path, this build and --old-api in one run\n" +
@@ -84,6 +89,7 @@ internal sealed class BenchOptions
                 case "--seconds": options.Seconds = double.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--baseline-seconds": options.BaselineSeconds = double.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--warmup-seconds": options.WarmupSeconds = double.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--rounds": options.Rounds = Math.Max(1, int.Parse(value, CultureInfo.InvariantCulture)); break;
                 case "--clients": options.Clients = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--batch-clients": options.BatchClients = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--committers": options.Committers = int.Parse(value, CultureInfo.InvariantCulture); break;

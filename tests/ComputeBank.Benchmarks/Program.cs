@@ -138,26 +138,31 @@ try
         $"baseline raw Npgsql, 50 transfers/commit, 4 connections:   {raw.TransfersPerSecond,10:N0} transfers/s, p50 {raw.P50Ms:0.0} ms, p99 {raw.P99Ms:0.0} ms per commit"));
 
     var timeline = new Timeline();
-    PhaseResult single;
-    PhaseResult batch;
-    await using (var api = await ApiProcess.StartAsync(apiDll, await databases.CreateAsync("api"), options))
+    var singles = new List<PhaseResult>();
+    var batches = new List<PhaseResult>();
+    var oldSingles = new List<PhaseResult>();
+    var oldBatches = new List<PhaseResult>();
+    for (var round = 1; round <= (options.OldApiDll is null ? 1 : options.Rounds); round++)
     {
-        var load = new LoadGenerator(api.BaseAddress, api.ProcessId, options, timeline);
-        await load.SetUpAsync(accounts: 1000);
-        single = await load.SingleTransfersAsync();
-        batch = await load.BatchTransfersAsync(batchSize: 1000);
+        await using (var api = await ApiProcess.StartAsync(apiDll, await databases.CreateAsync($"api{round}"), options))
+        {
+            var load = new LoadGenerator(api.BaseAddress, api.ProcessId, options, timeline);
+            await load.SetUpAsync(accounts: 1000);
+            singles.Add(await load.SingleTransfersAsync());
+            batches.Add(await load.BatchTransfersAsync(batchSize: 1000));
+        }
+
+        if (options.OldApiDll is { } oldApi)
+        {
+            await using var api = await ApiProcess.StartAsync(oldApi, await databases.CreateAsync($"old{round}"), options);
+            var load = new LoadGenerator(api.BaseAddress, api.ProcessId, options, timeline);
+            await load.SetUpAsync(accounts: 1000);
+            oldSingles.Add(await load.SingleTransfersAsync("old single"));
+            oldBatches.Add(await load.BatchTransfersAsync(batchSize: 1000, "old batch"));
+        }
     }
 
-    PhaseResult? oldSingle = null, oldBatch = null, peer = null;
-    if (options.OldApiDll is { } oldApi)
-    {
-        await using var api = await ApiProcess.StartAsync(oldApi, await databases.CreateAsync("old"), options);
-        var load = new LoadGenerator(api.BaseAddress, api.ProcessId, options, timeline);
-        await load.SetUpAsync(accounts: 1000);
-        oldSingle = await load.SingleTransfersAsync("old single");
-        oldBatch = await load.BatchTransfersAsync(batchSize: 1000, "old batch");
-    }
-
+    PhaseResult? peer = null;
     if (options.Phases.Contains("peer"))
     {
         await using var api = await ApiProcess.StartPeerAsync(peerDll, await databases.CreateAsync("peer"), options);
@@ -166,7 +171,7 @@ try
         peer = await load.PeerTransfersAsync();
     }
 
-    var report = new Report(pgbench, raw, single, batch, options) { OldSingle = oldSingle, OldBatch = oldBatch, Peer = peer };
+    var report = new Report(pgbench, raw, singles, batches, options) { OldSingles = oldSingles, OldBatches = oldBatches, Peer = peer };
     report.Print(Console.Out);
     var chart = Path.GetFullPath(options.ChartPath ?? Path.Combine(repository, "docs", "benchmarks", "http-benchmark.svg"));
     Directory.CreateDirectory(Path.GetDirectoryName(chart)!);
