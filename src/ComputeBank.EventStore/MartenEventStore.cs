@@ -182,7 +182,7 @@ public sealed class MartenEventStore : IAsyncDisposable
     public async Task<IReadOnlyList<StoredEvent>> ReadAllAsync(long afterSequence, int limit, CancellationToken ct)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        var page = await ReadFeedAsync(Statements.ReadAll, afterSequence, limit, reader => ReadEvent(reader, 2), 11, ct);
+        var page = await ReadFeedAsync(Statements.ReadAll, afterSequence, limit, reader => ReadEvent(reader, 2), ct);
         return page.Safe == page.Events.Count ? page.Events : page.Events.GetRange(0, page.Safe);
     }
 
@@ -191,30 +191,27 @@ public sealed class MartenEventStore : IAsyncDisposable
     /// see: a page ends between two transactions, so no reader ever sees half of a commit (a transfer's debit without
     /// its credit). Of the <paramref name="rows"/> rows read it keeps everything up to the last transaction boundary
     /// below the high-water mark; the transaction cut off at the end is read again with the next page. When one
-    /// transaction fills all the rows, twice as many are read, up to <see cref="MaxFeedWindow"/> rows; only a
+    /// transaction fills all the rows, twice as many are read, up to <see cref="ProjectionDaemonOptions.MaxPageRows"/> rows; only a
     /// transaction larger than that is applied in parts.
     /// </summary>
     internal async Task<IReadOnlyList<ProjectedEvent>> ReadAllTransactionsAsync(long afterSequence, int rows, CancellationToken ct)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rows);
-        for (var window = rows; ; window = Math.Min(checked(window * 2), MaxFeedWindow))
+        for (var window = rows; ; window = Math.Min(checked(window * 2), ProjectionDaemonOptions.MaxPageRows))
         {
-            var page = await ReadFeedAsync(Statements.ReadAllForProjections, afterSequence, window, ReadProjectedEvent, 8, ct);
+            var page = await ReadFeedAsync(Statements.ReadAllForProjections, afterSequence, window, ReadProjectedEvent, ct);
             var truncated = page.Writers.Count == window;
             if (TransactionBoundary(page.Writers, page.Safe, truncated) is { } cut)
             {
                 return page.Events.GetRange(0, cut);
             }
 
-            if (window == MaxFeedWindow)
+            if (window == ProjectionDaemonOptions.MaxPageRows)
             {
                 return page.Events.GetRange(0, page.Safe);
             }
         }
     }
-
-    /// <summary>The most rows one projection page reads while looking for the end of a transaction.</summary>
-    internal const int MaxFeedWindow = 65_536;
 
     /// <summary>
     /// Where a page of the rows read (each with its <paramref name="writers"/> transaction) may end: after the last
@@ -247,7 +244,7 @@ public sealed class MartenEventStore : IAsyncDisposable
             : 0;
     }
 
-    private async Task<FeedPage<T>> ReadFeedAsync<T>(string sql, long afterSequence, int limit, Func<NpgsqlDataReader, T> read, int writerColumn, CancellationToken ct)
+    private async Task<FeedPage<T>> ReadFeedAsync<T>(string sql, long afterSequence, int limit, Func<NpgsqlDataReader, T> read, CancellationToken ct)
     {
         await using var command = DataSource.CreateCommand(sql);
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterSequence });
@@ -269,7 +266,8 @@ public sealed class MartenEventStore : IAsyncDisposable
                 {
                     sequences.Add(reader.GetInt64(2));
                     events.Add(read(reader));
-                    writers.Add(reader.GetInt64(writerColumn));
+                    // Both feed statements end their rows with the writing transaction (Sql.FeedPage).
+                    writers.Add(reader.GetInt64(reader.FieldCount - 1));
                 }
             }
         }
@@ -297,7 +295,7 @@ public sealed class MartenEventStore : IAsyncDisposable
     /// daemon's do: a rebuild whose replay stops here hands over a checkpoint no reader sees half a commit at.</remarks>
     public async IAsyncEnumerable<ProjectedEvent> StreamAllAsync(long afterSequence, [EnumeratorCancellation] CancellationToken ct)
     {
-        const int PageRows = 4000;
+        const int PageRows = ProjectionDaemonOptions.DefaultPageRows;
         var next = ReadAllTransactionsAsync(afterSequence, PageRows, ct);
         try
         {

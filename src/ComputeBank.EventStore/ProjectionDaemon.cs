@@ -11,7 +11,14 @@ public sealed record ProjectionDaemonOptions
     /// transaction boundary (the commit cut off at the end is read again by the next page); a commit larger than this
     /// is read with a larger window until its end is found.
     /// </summary>
-    public int PageRows { get; init; } = 4000;
+    public int PageRows { get; init; } = DefaultPageRows;
+
+    /// <summary>The default of <see cref="PageRows"/>.</summary>
+    public const int DefaultPageRows = 4000;
+
+    /// <summary>The most rows one page reads, as <see cref="PageRows"/> or while looking for the end of a larger commit;
+    /// only a commit larger than this is applied in parts.</summary>
+    public const int MaxPageRows = 65_536;
 
     /// <summary>Pause when a projection is caught up (or waiting at a gap).</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
@@ -64,6 +71,7 @@ public sealed class ProjectionDaemon : IAsyncDisposable
         _store = store;
         _options = options ?? new ProjectionDaemonOptions();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(_options.PageRows, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(_options.PageRows, ProjectionDaemonOptions.MaxPageRows, nameof(options));
         _logger = store.LoggerFactory.CreateLogger<ProjectionDaemon>();
         _runners = projections.ToDictionary(p => p.Name, p => new Runner(p, store.Statements.ProjectionLockKey(p.Name)), StringComparer.Ordinal);
         // Leadership connections must really close when given up: a pooled one would keep the lock while idle.

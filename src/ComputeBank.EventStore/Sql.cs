@@ -72,6 +72,7 @@ internal sealed class Sql(string schema)
     // bytes, which no read model uses).
     public string ReadAllForProjections { get; } = FeedPage(schema, "m.timestamp", string.Empty);
 
+    // The writing transaction comes last in every row (readers take it from the last column).
     private static string FeedPage(string schema, string columns, string join) =>
         $"""
         SELECT x.xip, x.xmax, e.*

@@ -4,9 +4,9 @@ namespace ComputeBank.Benchmarks;
 
 /// <summary>The figures of one run and their ratios to the baselines of the same run, against issue 10's targets.</summary>
 /// <remarks>Issue 19's comparisons, where measured: this build against an older one (<c>--old-api</c>, single and batch at
-/// least 0.9x) and against the peer (single at least 3x the Critter Stack transfer).</remarks>
-/// With several rounds (<c>--rounds</c>) each phase is the rounds combined: commands over seconds, p50 the mean of the
-/// rounds', p99 the worst round's; the comparisons give the ratio of the combined rates and each round's.
+/// least 0.9x) and against the peer (single at least 3x the Critter Stack transfer). With several rounds (<c>--rounds</c>)
+/// each phase is the rounds combined: commands over seconds, p50 the mean of the rounds', p99 the worst round's; the
+/// comparisons give the ratio of the combined rates and each round's.</remarks>
 internal sealed class Report(PgbenchResult pgbench, RawResult raw, IReadOnlyList<PhaseResult> singles, IReadOnlyList<PhaseResult> batches, BenchOptions options)
 {
     private readonly PhaseResult single = Combine(singles);

@@ -1,3 +1,5 @@
+using ComputeBank.EventStore;
+
 namespace ComputeBank.Api.Observability;
 
 /// <summary>The <c>ComputeBank:Operations</c> section: shutdown and readiness limits.</summary>
@@ -13,15 +15,15 @@ public sealed class OperationsSettings
     public TimeSpan DaemonStallThreshold { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Rows of the event feed one page of an async projection reads (see ProjectionDaemonOptions.PageRows).</summary>
-    public int ProjectionPageRows { get; set; } = 4000;
+    public int ProjectionPageRows { get; set; } = ProjectionDaemonOptions.DefaultPageRows;
 
     /// <summary>Fails start-up with the setting's name when a value is out of range.</summary>
     public OperationsSettings Validated()
     {
-        if (ProjectionPageRows is < 1 or > 65_536)
+        if (ProjectionPageRows is < 1 or > ProjectionDaemonOptions.MaxPageRows)
         {
             throw new InvalidOperationException(
-                $"{Section}:ProjectionPageRows must be between 1 and 65536 (rows of the event feed one projection page reads); it is {ProjectionPageRows}.");
+                $"{Section}:ProjectionPageRows must be between 1 and {ProjectionDaemonOptions.MaxPageRows} (rows of the event feed one projection page reads); it is {ProjectionPageRows}.");
         }
 
         return this;
