@@ -1,5 +1,6 @@
 using ComputeBank.Domain.Accounts;
 using ComputeBank.Domain.Holds;
+using ComputeBank.Domain.Market;
 using ComputeBank.Domain.Periods;
 
 namespace ComputeBank.Domain;
@@ -26,7 +27,9 @@ public sealed record OperationOutcome(
     OperationId OperationId,
     IReadOnlyList<AccountOutcome> Accounts,
     PeriodTransferOutcome? PeriodTransfer = null,
-    HoldOutcome? Hold = null);
+    HoldOutcome? Hold = null,
+    OfferOutcome? Offer = null,
+    OrderOutcome? Order = null);
 
 /// <summary>A touched non-system account after the operation, with its touched buckets.</summary>
 public sealed record AccountOutcome(AccountId AccountId, AccountStatus Status, IReadOnlyList<BucketOutcome> Buckets);
@@ -36,6 +39,12 @@ public sealed record BucketOutcome(Bucket Bucket, Hours Posted, Hours Pending, H
 public sealed record PeriodTransferOutcome(Hours HoursDebited, Hours HoursCredited, ConversionRate Rate);
 
 public sealed record HoldOutcome(OperationId HoldId, HoldStatus Status, Hours Hours, Hours CapturedHours, DateTimeOffset ExpiresAt);
+
+/// <summary>An offer after the operation, with where its hours are.</summary>
+public sealed record OfferOutcome(OfferState Offer);
+
+/// <summary>What an order did: every hour asked filled, or some; and the trades it opened, in matching order.</summary>
+public sealed record OrderOutcome(OperationId OrderId, bool Filled, Hours HoursFilled, IReadOnlyList<TradeState> Trades);
 
 /// <summary>The stable rejection codes of DOMAIN.md and API.md that the ledger itself produces.</summary>
 public static class RejectionCodes
@@ -56,6 +65,10 @@ public static class RejectionCodes
     public const string AccountNotEmpty = "account_not_empty";
     public const string PeriodAlreadyClosed = "period_already_closed";
     public const string BalanceOverflow = "balance_overflow";
+    public const string NoMatchingOffer = "no_matching_offer";
+    public const string InsufficientSupply = "insufficient_supply";
+    public const string OfferNotFound = "offer_not_found";
+    public const string OfferNotOpen = "offer_not_open";
 
     /// <summary>Not the domain's: produced by the idempotency log (<c>LedgerModel</c>, the command bus).</summary>
     public const string OperationIdConflict = "operation_id_conflict";
@@ -67,6 +80,9 @@ public static class StreamIds
     public const string AccountType = "account";
     public const string HoldType = "hold";
     public const string PeriodType = "period";
+    public const string BookType = "book";
+    public const string OfferType = "offer";
+    public const string TradeType = "trade";
 
     public static string Account(AccountId id) => $"account-{id.Value}";
 
@@ -74,11 +90,21 @@ public static class StreamIds
 
     public static string Period(Period period) => $"period-{period}";
 
+    /// <summary>The market's book of one resource class and period (every region).</summary>
+    public static string Book(ResourceClass resourceClass, Period period) => $"book-{resourceClass.Value}-{period}";
+
+    public static string Offer(OperationId offerId) => $"offer-{offerId.Value}";
+
+    public static string Trade(OperationId tradeId) => $"trade-{tradeId.Value}";
+
     /// <summary>The aggregate type of a stream id, from its prefix.</summary>
     public static string AggregateTypeOf(string streamId) =>
         streamId.StartsWith("account-", StringComparison.Ordinal) ? AccountType
         : streamId.StartsWith("hold-", StringComparison.Ordinal) ? HoldType
         : streamId.StartsWith("period-", StringComparison.Ordinal) ? PeriodType
+        : streamId.StartsWith("book-", StringComparison.Ordinal) ? BookType
+        : streamId.StartsWith("offer-", StringComparison.Ordinal) ? OfferType
+        : streamId.StartsWith("trade-", StringComparison.Ordinal) ? TradeType
         : throw new ArgumentException($"'{streamId}' is not a ledger stream id", nameof(streamId));
 }
 
@@ -116,6 +142,15 @@ public static partial class Ledger
             case UnfreezeAccount c: AddAccounts(ids, c.AccountId); break;
             case CloseAccount c: AddAccounts(ids, c.AccountId); break;
             case ClosePeriod c: AddPeriodAndItsAccounts(ids, loaded, c); break;
+            case ListOffer c:
+                ids.Add(StreamIds.Offer(c.OfferId));
+                ids.Add(StreamIds.Book(c.Bucket.ResourceClass, c.Bucket.Period));
+                AddAccounts(ids, c.ProviderAccountId);
+                ids.Add(StreamIds.Period(c.Bucket.Period));
+                break;
+            case WithdrawOffer c: AddOfferAndItsStreams(ids, loaded, c.OfferId); break;
+            case ExpireOffer c: AddOfferAndItsStreams(ids, loaded, c.OfferId); break;
+            case PlaceOrder c: AddBookAndTheOffersAnOrderTakes(ids, loaded, c); break;
             default: throw new ArgumentOutOfRangeException(nameof(command), command.GetType().Name, "unknown command");
         }
 
@@ -166,6 +201,32 @@ public static partial class Ledger
         }
     }
 
+    // The offer and, once it is loaded, its book and its provider's account.
+    private static void AddOfferAndItsStreams(List<string> ids, IReadOnlyDictionary<string, object?> loaded, OperationId offerId)
+    {
+        ids.Add(StreamIds.Offer(offerId));
+        if (loaded.GetValueOrDefault(StreamIds.Offer(offerId)) is OfferState offer)
+        {
+            ids.Add(StreamIds.Book(offer.Bucket.ResourceClass, offer.Bucket.Period));
+            AddAccounts(ids, offer.ProviderAccountId);
+        }
+    }
+
+    // The book, the buyer and the period, and, once the book is loaded, the offers the order takes from and the trades it
+    // will open: matching is a pure function of the book, so the decision takes the same ones.
+    private static void AddBookAndTheOffersAnOrderTakes(List<string> ids, IReadOnlyDictionary<string, object?> loaded, PlaceOrder c)
+    {
+        var book = StreamIds.Book(c.ResourceClass, c.Period);
+        ids.Add(book);
+        AddAccounts(ids, c.BuyerAccountId);
+        ids.Add(StreamIds.Period(c.Period));
+        if (c.Hours.IsPositive && loaded.TryGetValue(book, out var state) && Matching(c, (BookState?)state) is Matched matched)
+        {
+            ids.AddRange(matched.Fills.Select(f => StreamIds.Offer(f.Offer.OfferId)));
+            ids.AddRange(Enumerable.Range(1, matched.Fills.Count).Select(n => StreamIds.Trade(c.TradeId(n))));
+        }
+    }
+
     /// <summary>
     /// Pure decision. <paramref name="states"/> maps stream id to its current state (null: the stream does not exist) and
     /// must hold every id <see cref="StreamsToLoad"/> returns. Business outcomes are values, never exceptions; a balance
@@ -192,6 +253,10 @@ public static partial class Ledger
                 UnfreezeAccount c => Unfreezing(c, session),
                 CloseAccount c => ClosingAccount(c, session),
                 ClosePeriod c => ClosingPeriod(c, session),
+                ListOffer c => ListingOffer(c, session),
+                WithdrawOffer c => ClosingOffer(c.OfferId, OfferCloseReason.Withdrawn, session),
+                ExpireOffer c => ClosingOffer(c.OfferId, OfferCloseReason.Expired, session),
+                PlaceOrder c => PlacingOrder(c, session),
                 _ => throw new ArgumentOutOfRangeException(nameof(command), command.GetType().Name, "unknown command"),
             };
         }
@@ -206,6 +271,9 @@ public static partial class Ledger
     {
         StreamIds.AccountType => AccountEvolution.Evolve((AccountState?)state, (AccountEvent)@event),
         StreamIds.HoldType => HoldEvolution.Evolve((HoldState?)state, (HoldEvent)@event),
+        StreamIds.BookType => BookEvolution.Evolve((BookState?)state, (BookEvent)@event),
+        StreamIds.OfferType => OfferEvolution.Evolve((OfferState?)state, (OfferEvent)@event),
+        StreamIds.TradeType => TradeEvolution.Evolve((TradeState?)state, (TradeEvent)@event),
         _ => PeriodEvolution.Evolve((PeriodState?)state, (PeriodEvent)@event),
     };
 

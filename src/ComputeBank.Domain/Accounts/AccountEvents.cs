@@ -117,3 +117,12 @@ public sealed record CreditsExpired(
 public sealed record CreditsRolledOver(
     OperationId OperationId, AccountId AccountId, Bucket FromBucket, Bucket ToBucket, Hours Hours,
     IReadOnlyList<Posting> Postings, DateTimeOffset RolledOverAt) : AccountEvent, IHasPostings;
+
+/// <summary>A provider listed hours of this account on the market: pending rises, as for a hold, until they are sold or released.</summary>
+[EventName("V1.HoursListed")]
+public sealed record HoursListed(OperationId OfferId, AccountId AccountId, Bucket Bucket, Hours Hours, DateTimeOffset ListedAt) : AccountEvent;
+
+/// <summary>Listed hours that will not be sold (the offer was withdrawn or expired) are released: pending falls.</summary>
+[EventName("V1.ListedHoursReleased")]
+public sealed record ListedHoursReleased(
+    OperationId OperationId, OperationId OfferId, AccountId AccountId, Bucket Bucket, Hours Hours, DateTimeOffset ReleasedAt) : AccountEvent;

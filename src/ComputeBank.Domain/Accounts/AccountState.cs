@@ -116,6 +116,8 @@ public static class AccountEvolution
                 OpenHolds = state.OpenHolds.Add(held.HoldId, new OpenHold(held.Bucket, held.Hours)),
             },
             HeldCreditsCaptured captured => state.EndHold(captured.HoldId),
+            HoursListed listed => state.WithBalance(listed.Bucket, b => b with { Pending = b.Pending + listed.Hours }),
+            ListedHoursReleased released => state.WithBalance(released.Bucket, b => b with { Pending = b.Pending - released.Hours }),
             HeldCreditsReleased released => state.EndHold(released.HoldId),
             CreditLimitSet limit => state with
             {
@@ -137,6 +139,8 @@ public static class AccountEvolution
             case CreditsHeld e: buckets.Add(e.Bucket); break;
             case HeldCreditsCaptured e: buckets.Add(e.Bucket); break;
             case HeldCreditsReleased e: buckets.Add(e.Bucket); break;
+            case HoursListed e: buckets.Add(e.Bucket); break;
+            case ListedHoursReleased e: buckets.Add(e.Bucket); break;
         }
 
         return buckets.Distinct().ToList();

@@ -1,5 +1,6 @@
 using ComputeBank.Domain.Accounts;
 using ComputeBank.Domain.Holds;
+using ComputeBank.Domain.Market;
 using ComputeBank.Domain.Periods;
 
 namespace ComputeBank.Domain;
@@ -26,6 +27,12 @@ internal sealed class Session(LedgerCommand command, IReadOnlyDictionary<string,
 
     public bool IsClosed(Period period) => State(StreamIds.Period(period)) is PeriodState { Closed: true };
 
+    public BookState? Book(ResourceClass resourceClass, Period period) => (BookState?)State(StreamIds.Book(resourceClass, period));
+
+    public OfferState? Offer(OperationId offerId) => (OfferState?)State(StreamIds.Offer(offerId));
+
+    public TradeState? Trade(OperationId tradeId) => (TradeState?)State(StreamIds.Trade(tradeId));
+
     public void Emit(AccountId account, AccountEvent @event)
     {
         Append(StreamIds.Account(account), StreamIds.AccountType, @event);
@@ -35,6 +42,12 @@ internal sealed class Session(LedgerCommand command, IReadOnlyDictionary<string,
     public void Emit(OperationId holdId, HoldEvent @event) => Append(StreamIds.Hold(holdId), StreamIds.HoldType, @event);
 
     public void Emit(Period period, PeriodEvent @event) => Append(StreamIds.Period(period), StreamIds.PeriodType, @event);
+
+    public void Emit(ResourceClass resourceClass, Period period, BookEvent @event) => Append(StreamIds.Book(resourceClass, period), StreamIds.BookType, @event);
+
+    public void Emit(OperationId offerId, OfferEvent @event) => Append(StreamIds.Offer(offerId), StreamIds.OfferType, @event);
+
+    public void Emit(OperationId tradeId, TradeEvent @event) => Append(StreamIds.Trade(tradeId), StreamIds.TradeType, @event);
 
     /// <summary>Marks an account (and buckets) to report in the outcome even when nothing was emitted for it.</summary>
     public void Touch(AccountId account, IEnumerable<Bucket> buckets)
@@ -49,7 +62,7 @@ internal sealed class Session(LedgerCommand command, IReadOnlyDictionary<string,
         entry.Buckets.AddRange(buckets.Where(b => !entry.Buckets.Contains(b)));
     }
 
-    public Accepted Accept(PeriodTransferOutcome? periodTransfer = null, OperationId? holdId = null)
+    public Accepted Accept(PeriodTransferOutcome? periodTransfer = null, OperationId? holdId = null, OperationId? offerId = null, OrderOutcome? order = null)
     {
         var accounts = _touched
             .Where(t => Account(t.Account) is not null)
@@ -65,7 +78,9 @@ internal sealed class Session(LedgerCommand command, IReadOnlyDictionary<string,
         return new Accepted(
             _changes,
             new OperationOutcome(OperationId, accounts, periodTransfer,
-                hold is null ? null : new HoldOutcome(hold.HoldId, hold.Status, hold.Hours, hold.CapturedHours, hold.ExpiresAt)));
+                hold is null ? null : new HoldOutcome(hold.HoldId, hold.Status, hold.Hours, hold.CapturedHours, hold.ExpiresAt),
+                offerId is null ? null : new OfferOutcome(Offer(offerId)!),
+                order));
     }
 
     private object? State(string streamId) =>
@@ -115,6 +130,12 @@ internal sealed class FieldErrors(LedgerCatalogue catalogue)
 
         return this;
     }
+
+    /// <summary>A price in CNY per hour: positive, at most <see cref="Market.TradeAmount.MaxUnitPrice"/>, whole fen.</summary>
+    public FieldErrors Price(string field, decimal price) =>
+        price <= 0 || price > Market.TradeAmount.MaxUnitPrice || decimal.Round(price, 2) != price
+            ? Add(field, "must be greater than zero, at most 1000000000 and have at most 2 decimals")
+            : this;
 
     public FieldErrors Bucket(Bucket bucket, string prefix = "") =>
         ResourceClass(bucket.ResourceClass, "resourceClass").Region(bucket.Region, prefix + "region").Period(bucket.Period, prefix + "period");

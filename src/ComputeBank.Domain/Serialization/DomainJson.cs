@@ -39,6 +39,9 @@ public static class DomainJson
         StreamIds.AccountType => typeof(AccountState),
         StreamIds.HoldType => typeof(HoldState),
         StreamIds.PeriodType => typeof(PeriodState),
+        StreamIds.BookType => typeof(Market.BookState),
+        StreamIds.OfferType => typeof(Market.OfferState),
+        StreamIds.TradeType => typeof(Market.TradeState),
         _ => throw new ArgumentException($"unknown aggregate type '{aggregateType}'", nameof(aggregateType)),
     };
 
