@@ -29,7 +29,8 @@ public sealed record OperationOutcome(
     PeriodTransferOutcome? PeriodTransfer = null,
     HoldOutcome? Hold = null,
     OfferOutcome? Offer = null,
-    OrderOutcome? Order = null);
+    OrderOutcome? Order = null,
+    TradeState? Trade = null);
 
 /// <summary>A touched non-system account after the operation, with its touched buckets.</summary>
 public sealed record AccountOutcome(AccountId AccountId, AccountStatus Status, IReadOnlyList<BucketOutcome> Buckets);
@@ -69,6 +70,11 @@ public static class RejectionCodes
     public const string InsufficientSupply = "insufficient_supply";
     public const string OfferNotFound = "offer_not_found";
     public const string OfferNotOpen = "offer_not_open";
+    public const string TradeNotFound = "trade_not_found";
+    public const string TradeNotAwaitingPayment = "trade_not_awaiting_payment";
+    public const string TradeExpired = "trade_expired";
+    public const string PaymentAmountMismatch = "payment_amount_mismatch";
+    public const string PaymentReferenceConflict = "payment_reference_conflict";
 
     /// <summary>Not the domain's: produced by the idempotency log (<c>LedgerModel</c>, the command bus).</summary>
     public const string OperationIdConflict = "operation_id_conflict";
@@ -83,6 +89,7 @@ public static class StreamIds
     public const string BookType = "book";
     public const string OfferType = "offer";
     public const string TradeType = "trade";
+    public const string PaymentType = "payment";
 
     public static string Account(AccountId id) => $"account-{id.Value}";
 
@@ -97,6 +104,9 @@ public static class StreamIds
 
     public static string Trade(OperationId tradeId) => $"trade-{tradeId.Value}";
 
+    /// <summary>The stream of one payment reference, which makes it pay one trade only.</summary>
+    public static string Payment(string reference) => $"payment-{reference}";
+
     /// <summary>The aggregate type of a stream id, from its prefix.</summary>
     public static string AggregateTypeOf(string streamId) =>
         streamId.StartsWith("account-", StringComparison.Ordinal) ? AccountType
@@ -105,6 +115,7 @@ public static class StreamIds
         : streamId.StartsWith("book-", StringComparison.Ordinal) ? BookType
         : streamId.StartsWith("offer-", StringComparison.Ordinal) ? OfferType
         : streamId.StartsWith("trade-", StringComparison.Ordinal) ? TradeType
+        : streamId.StartsWith("payment-", StringComparison.Ordinal) ? PaymentType
         : throw new ArgumentException($"'{streamId}' is not a ledger stream id", nameof(streamId));
 }
 
@@ -151,6 +162,12 @@ public static partial class Ledger
             case WithdrawOffer c: AddOfferAndItsStreams(ids, loaded, c.OfferId); break;
             case ExpireOffer c: AddOfferAndItsStreams(ids, loaded, c.OfferId); break;
             case PlaceOrder c: AddBookAndTheOffersAnOrderTakes(ids, loaded, c); break;
+            case PayTrade c:
+                ids.Add(StreamIds.Payment(c.PaymentReference));
+                AddTradeAndItsStreams(ids, loaded, c.TradeId);
+                break;
+            case CancelTrade c: AddTradeAndItsStreams(ids, loaded, c.TradeId); break;
+            case ExpireTrade c: AddTradeAndItsStreams(ids, loaded, c.TradeId); break;
             default: throw new ArgumentOutOfRangeException(nameof(command), command.GetType().Name, "unknown command");
         }
 
@@ -212,6 +229,19 @@ public static partial class Ledger
         }
     }
 
+    // The trade and, once it is loaded, its offer, book, both accounts and period.
+    private static void AddTradeAndItsStreams(List<string> ids, IReadOnlyDictionary<string, object?> loaded, OperationId tradeId)
+    {
+        ids.Add(StreamIds.Trade(tradeId));
+        if (loaded.GetValueOrDefault(StreamIds.Trade(tradeId)) is TradeState trade)
+        {
+            ids.Add(StreamIds.Offer(trade.OfferId));
+            ids.Add(StreamIds.Book(trade.Bucket.ResourceClass, trade.Bucket.Period));
+            AddAccounts(ids, trade.SellerAccountId, trade.BuyerAccountId);
+            ids.Add(StreamIds.Period(trade.Bucket.Period));
+        }
+    }
+
     // The book, the buyer and the period, and, once the book is loaded, the offers the order takes from and the trades it
     // will open: matching is a pure function of the book, so the decision takes the same ones.
     private static void AddBookAndTheOffersAnOrderTakes(List<string> ids, IReadOnlyDictionary<string, object?> loaded, PlaceOrder c)
@@ -257,6 +287,9 @@ public static partial class Ledger
                 WithdrawOffer c => ClosingOffer(c.OfferId, OfferCloseReason.Withdrawn, session),
                 ExpireOffer c => ClosingOffer(c.OfferId, OfferCloseReason.Expired, session),
                 PlaceOrder c => PlacingOrder(c, session),
+                PayTrade c => PayingTrade(c, session),
+                CancelTrade c => UndoingTrade(c.TradeId, TradeUndoReason.Cancelled, session),
+                ExpireTrade c => UndoingTrade(c.TradeId, TradeUndoReason.Expired, session),
                 _ => throw new ArgumentOutOfRangeException(nameof(command), command.GetType().Name, "unknown command"),
             };
         }
@@ -274,6 +307,7 @@ public static partial class Ledger
         StreamIds.BookType => BookEvolution.Evolve((BookState?)state, (BookEvent)@event),
         StreamIds.OfferType => OfferEvolution.Evolve((OfferState?)state, (OfferEvent)@event),
         StreamIds.TradeType => TradeEvolution.Evolve((TradeState?)state, (TradeEvent)@event),
+        StreamIds.PaymentType => PaymentEvolution.Evolve((PaymentState?)state, (PaymentEvent)@event),
         _ => PeriodEvolution.Evolve((PeriodState?)state, (PeriodEvent)@event),
     };
 

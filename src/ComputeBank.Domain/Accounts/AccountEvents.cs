@@ -126,3 +126,12 @@ public sealed record HoursListed(OperationId OfferId, AccountId AccountId, Bucke
 [EventName("V1.ListedHoursReleased")]
 public sealed record ListedHoursReleased(
     OperationId OperationId, OperationId OfferId, AccountId AccountId, Bucket Bucket, Hours Hours, DateTimeOffset ReleasedAt) : AccountEvent;
+
+/// <summary>
+/// The seller's side of a paid trade: its posting debits the hours, which leave pending with it; the buyer's side is a
+/// <see cref="CreditsTransferredIn"/> with the same settlement.
+/// </summary>
+[EventName("V1.MarketSaleSettled")]
+public sealed record MarketSaleSettled(
+    OperationId OperationId, OperationId TradeId, AccountId AccountId, AccountId BuyerAccountId, Bucket Bucket, Hours Hours,
+    Settlement Settlement, IReadOnlyList<Posting> Postings, DateTimeOffset SettledAt) : AccountEvent, IHasPostings;

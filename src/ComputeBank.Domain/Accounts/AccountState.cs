@@ -118,6 +118,7 @@ public static class AccountEvolution
             HeldCreditsCaptured captured => state.EndHold(captured.HoldId),
             HoursListed listed => state.WithBalance(listed.Bucket, b => b with { Pending = b.Pending + listed.Hours }),
             ListedHoursReleased released => state.WithBalance(released.Bucket, b => b with { Pending = b.Pending - released.Hours }),
+            MarketSaleSettled sold => state.WithBalance(sold.Bucket, b => b with { Pending = b.Pending - sold.Hours }),
             HeldCreditsReleased released => state.EndHold(released.HoldId),
             CreditLimitSet limit => state with
             {
@@ -141,6 +142,7 @@ public static class AccountEvolution
             case HeldCreditsReleased e: buckets.Add(e.Bucket); break;
             case HoursListed e: buckets.Add(e.Bucket); break;
             case ListedHoursReleased e: buckets.Add(e.Bucket); break;
+            case MarketSaleSettled e: buckets.Add(e.Bucket); break;
         }
 
         return buckets.Distinct().ToList();

@@ -158,6 +158,103 @@ public static partial class Ledger
         return s.Accept(order: new OrderOutcome(c.OrderId, matched.Complete, matched.HoursFilled, trades));
     }
 
+    private static Decision PayingTrade(PayTrade c, Session s)
+    {
+        var errors = new FieldErrors(s.Catalogue).Text(c.PaymentReference, "paymentReference", PayTrade.MaxReferenceLength, required: true);
+        if (decimal.Round(c.Amount, 2) != c.Amount || c.Amount <= 0)
+        {
+            errors.Add("amount", "must be greater than zero with at most 2 decimals");
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToRejection();
+        }
+
+        var trade = s.Trade(c.TradeId);
+        if ((AwaitingPayment(c.TradeId, trade, s) ?? ReferenceFree(c, s)) is { } refused)
+        {
+            return refused;
+        }
+
+        if (c.Amount != trade!.Amount || !string.Equals(c.Currency, "CNY", StringComparison.Ordinal))
+        {
+            return Reject(RejectionCodes.PaymentAmountMismatch, $"trade '{c.TradeId}' is {trade.Amount:0.00} CNY, the payment {c.Amount:0.00} {c.Currency}");
+        }
+
+        if ((CanMove(s.Account(trade.SellerAccountId), trade.SellerAccountId) ?? CanMove(s.Account(trade.BuyerAccountId), trade.BuyerAccountId) ??
+             Open(s, trade.Bucket.Period)) is { } rejected)
+        {
+            return rejected;
+        }
+
+        var settlement = new Settlement(c.Amount, c.Currency, c.Rail, c.PaymentReference);
+        s.Emit(c.PaymentReference, new PaymentRecorded(c.PaymentReference, c.TradeId, c.Amount, c.Currency, c.Rail, c.Now));
+        s.Emit(c.TradeId, new TradeSettled(c.OperationId, c.TradeId, settlement, c.Now));
+        s.Emit(trade.OfferId, new OfferHoursSold(c.OperationId, trade.OfferId, c.TradeId, trade.Hours, c.Now));
+        s.Emit(trade.SellerAccountId, new MarketSaleSettled(c.OperationId, c.TradeId, trade.SellerAccountId, trade.BuyerAccountId, trade.Bucket,
+            trade.Hours, settlement, [new Posting(trade.SellerAccountId, trade.Bucket, -trade.Hours)], c.Now));
+        s.Emit(trade.BuyerAccountId, new CreditsTransferredIn(c.OperationId, trade.BuyerAccountId, trade.SellerAccountId, trade.Bucket, trade.Hours,
+            settlement, [new Posting(trade.BuyerAccountId, trade.Bucket, trade.Hours)], c.Now));
+        return s.Accept(tradeId: c.TradeId);
+    }
+
+    /// <summary>
+    /// Cancel (by the buyer, before payBy) or expiry (from payBy on): the trade ends unpaid, and its hours go back to the
+    /// offer when it is still on the book and valid, else they are released on the provider's account.
+    /// </summary>
+    private static Decision UndoingTrade(OperationId tradeId, TradeUndoReason reason, Session s)
+    {
+        var trade = s.Trade(tradeId);
+        if (trade is null)
+        {
+            return Reject(RejectionCodes.TradeNotFound, $"trade '{tradeId}' does not exist");
+        }
+
+        if (trade.Status != TradeStatus.AwaitingPayment)
+        {
+            return Reject(RejectionCodes.TradeNotAwaitingPayment, $"trade '{tradeId}' is {trade.Status.ToString().ToLowerInvariant()}");
+        }
+
+        if (reason == TradeUndoReason.Cancelled && s.Now >= trade.PayBy)
+        {
+            return Reject(RejectionCodes.TradeExpired, $"trade '{tradeId}' had to be paid by {trade.PayBy:O}");
+        }
+
+        if (reason == TradeUndoReason.Expired && s.Now < trade.PayBy)
+        {
+            return new FieldErrors(s.Catalogue).Add("now", $"the trade is due at {trade.PayBy:O}, not before").ToRejection();
+        }
+
+        var offer = s.Offer(trade.OfferId)!;
+        var returned = offer.IsOnBook && s.Now < offer.ValidUntil;
+        s.Emit(tradeId, new TradeUndone(s.OperationId, tradeId, reason, returned, s.Now));
+        s.Emit(offer.OfferId, new OfferTradeUndone(s.OperationId, offer.OfferId, tradeId, trade.Hours, returned, s.Now));
+        if (returned)
+        {
+            s.Emit(offer.Bucket.ResourceClass, offer.Bucket.Period, new BookOfferReturned(s.OperationId, offer.OfferId, tradeId, trade.Hours));
+        }
+        else
+        {
+            s.Emit(trade.SellerAccountId, new ListedHoursReleased(s.OperationId, offer.OfferId, trade.SellerAccountId, trade.Bucket, trade.Hours, s.Now));
+        }
+
+        return s.Accept(tradeId: tradeId);
+    }
+
+    // A trade that may still be paid: it exists, awaits payment, and payBy has not come.
+    private static Rejected? AwaitingPayment(OperationId tradeId, TradeState? trade, Session s) =>
+        trade is null ? Reject(RejectionCodes.TradeNotFound, $"trade '{tradeId}' does not exist")
+        : trade.Status != TradeStatus.AwaitingPayment ? Reject(RejectionCodes.TradeNotAwaitingPayment, $"trade '{tradeId}' is {trade.Status.ToString().ToLowerInvariant()}")
+        : s.Now >= trade.PayBy ? Reject(RejectionCodes.TradeExpired, $"trade '{tradeId}' had to be paid by {trade.PayBy:O}; nothing is recorded")
+        : null;
+
+    // A payment reference pays one trade: used on another one, it is a conflict.
+    private static Rejected? ReferenceFree(PayTrade c, Session s) =>
+        s.Payment(c.PaymentReference) is { } paid && paid.TradeId != c.TradeId
+            ? new Rejected(RejectionCodes.PaymentReferenceConflict, $"payment reference '{c.PaymentReference}' already paid trade '{paid.TradeId}'")
+            : null;
+
     /// <summary>The match of an order against its book as it stands (an empty book when none was ever listed).</summary>
     private static MatchOutcome Matching(PlaceOrder c, BookState? book) =>
         MarketMatching.Match(

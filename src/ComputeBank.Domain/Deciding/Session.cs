@@ -33,6 +33,8 @@ internal sealed class Session(LedgerCommand command, IReadOnlyDictionary<string,
 
     public TradeState? Trade(OperationId tradeId) => (TradeState?)State(StreamIds.Trade(tradeId));
 
+    public PaymentState? Payment(string reference) => (PaymentState?)State(StreamIds.Payment(reference));
+
     public void Emit(AccountId account, AccountEvent @event)
     {
         Append(StreamIds.Account(account), StreamIds.AccountType, @event);
@@ -49,6 +51,8 @@ internal sealed class Session(LedgerCommand command, IReadOnlyDictionary<string,
 
     public void Emit(OperationId tradeId, TradeEvent @event) => Append(StreamIds.Trade(tradeId), StreamIds.TradeType, @event);
 
+    public void Emit(string paymentReference, PaymentEvent @event) => Append(StreamIds.Payment(paymentReference), StreamIds.PaymentType, @event);
+
     /// <summary>Marks an account (and buckets) to report in the outcome even when nothing was emitted for it.</summary>
     public void Touch(AccountId account, IEnumerable<Bucket> buckets)
     {
@@ -62,7 +66,8 @@ internal sealed class Session(LedgerCommand command, IReadOnlyDictionary<string,
         entry.Buckets.AddRange(buckets.Where(b => !entry.Buckets.Contains(b)));
     }
 
-    public Accepted Accept(PeriodTransferOutcome? periodTransfer = null, OperationId? holdId = null, OperationId? offerId = null, OrderOutcome? order = null)
+    public Accepted Accept(
+        PeriodTransferOutcome? periodTransfer = null, OperationId? holdId = null, OperationId? offerId = null, OrderOutcome? order = null, OperationId? tradeId = null)
     {
         var accounts = _touched
             .Where(t => Account(t.Account) is not null)
@@ -80,7 +85,8 @@ internal sealed class Session(LedgerCommand command, IReadOnlyDictionary<string,
             new OperationOutcome(OperationId, accounts, periodTransfer,
                 hold is null ? null : new HoldOutcome(hold.HoldId, hold.Status, hold.Hours, hold.CapturedHours, hold.ExpiresAt),
                 offerId is null ? null : new OfferOutcome(Offer(offerId)!),
-                order));
+                order,
+                tradeId is null ? null : Trade(tradeId)));
     }
 
     private object? State(string streamId) =>

@@ -58,3 +58,29 @@ public sealed record PlaceOrder(
     /// <summary>The id of the order's <paramref name="n"/>-th trade (1-based).</summary>
     public OperationId TradeId(int n) => OperationId.Parse($"{OperationId.Value}.{n}");
 }
+
+/// <summary>
+/// The payment system confirms that the buyer paid the trade: the hours move from seller to buyer with the settlement
+/// record, in the same commit (delivery versus payment). Refused from payBy on: the payment system refunds.
+/// </summary>
+[CommandName("V1.PayTrade")]
+public sealed record PayTrade(
+    OperationId OperationId,
+    OperationId TradeId,
+    string PaymentReference,
+    decimal Amount,
+    string Currency,
+    SettlementRail Rail,
+    DateTimeOffset Now) : LedgerCommand(OperationId, Now)
+{
+    /// <summary>The longest payment reference.</summary>
+    public const int MaxReferenceLength = 128;
+}
+
+/// <summary>The buyer cancels a trade it has not paid; the hours go back to the offer, or to the provider.</summary>
+[CommandName("V1.CancelTrade")]
+public sealed record CancelTrade(OperationId OperationId, OperationId TradeId, DateTimeOffset Now) : LedgerCommand(OperationId, Now);
+
+/// <summary>Issued by the scheduler at the trade's payBy: an unpaid trade is undone as a cancel would.</summary>
+[CommandName("V1.ExpireTrade")]
+public sealed record ExpireTrade(OperationId OperationId, OperationId TradeId, DateTimeOffset Now) : LedgerCommand(OperationId, Now);

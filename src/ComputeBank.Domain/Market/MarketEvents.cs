@@ -18,6 +18,10 @@ public sealed record BookOfferAdded(
 [EventName("V1.BookOfferTaken")]
 public sealed record BookOfferTaken(OperationId OrderId, OperationId OfferId, OperationId TradeId, Hours Hours) : BookEvent;
 
+/// <summary>A trade ended unpaid while the offer was still open and valid: its hours are on the book again.</summary>
+[EventName("V1.BookOfferReturned")]
+public sealed record BookOfferReturned(OperationId OperationId, OperationId OfferId, OperationId TradeId, Hours Hours) : BookEvent;
+
 /// <summary>The offer left the book (withdrawn or expired).</summary>
 [EventName("V1.BookOfferRemoved")]
 public sealed record BookOfferRemoved(OperationId OperationId, OperationId OfferId) : BookEvent;
@@ -39,6 +43,15 @@ public sealed record OfferListed(
 /// <summary>An order took hours of the offer into a trade awaiting payment.</summary>
 [EventName("V1.OfferHoursTraded")]
 public sealed record OfferHoursTraded(OperationId OrderId, OperationId OfferId, OperationId TradeId, Hours Hours, DateTimeOffset TradedAt) : OfferEvent;
+
+/// <summary>A trade of the offer was paid: its hours are sold.</summary>
+[EventName("V1.OfferHoursSold")]
+public sealed record OfferHoursSold(OperationId OperationId, OperationId OfferId, OperationId TradeId, Hours Hours, DateTimeOffset SoldAt) : OfferEvent;
+
+/// <summary>A trade of the offer ended unpaid: its hours are back on the offer (<paramref name="Returned"/>) or, the offer
+/// having closed or passed its validity, released on the provider's account.</summary>
+[EventName("V1.OfferTradeUndone")]
+public sealed record OfferTradeUndone(OperationId OperationId, OperationId OfferId, OperationId TradeId, Hours Hours, bool Returned, DateTimeOffset UndoneAt) : OfferEvent;
 
 /// <summary>Why an offer closed.</summary>
 public enum OfferCloseReason
@@ -64,3 +77,30 @@ public abstract record TradeEvent
 public sealed record TradeOpened(
     OperationId TradeId, OperationId OrderId, OperationId OfferId, AccountId BuyerAccountId, AccountId SellerAccountId, Bucket Bucket,
     Hours Hours, decimal UnitPrice, decimal Amount, DateTimeOffset PayBy, DateTimeOffset OpenedAt) : TradeEvent;
+
+/// <summary>The payment was confirmed in time: the hours were delivered to the buyer with this settlement record.</summary>
+[EventName("V1.TradeSettled")]
+public sealed record TradeSettled(OperationId OperationId, OperationId TradeId, Settlement Settlement, DateTimeOffset SettledAt) : TradeEvent;
+
+/// <summary>Why a trade ended unpaid.</summary>
+public enum TradeUndoReason
+{
+    Cancelled,
+    Expired,
+}
+
+/// <summary>The trade ended unpaid: cancelled by the buyer, or expired at payBy.</summary>
+[EventName("V1.TradeUndone")]
+public sealed record TradeUndone(OperationId OperationId, OperationId TradeId, TradeUndoReason Reason, bool HoursReturnedToOffer, DateTimeOffset UndoneAt) : TradeEvent;
+
+/// <summary>Events of a payment reference's stream (<c>payment-{reference}</c>): which trade a reference paid.</summary>
+public abstract record PaymentEvent
+{
+    private protected PaymentEvent()
+    {
+    }
+}
+
+/// <summary>The reference paid this trade; it cannot pay another.</summary>
+[EventName("V1.PaymentRecorded")]
+public sealed record PaymentRecorded(string PaymentReference, OperationId TradeId, decimal Amount, string Currency, SettlementRail Rail, DateTimeOffset RecordedAt) : PaymentEvent;

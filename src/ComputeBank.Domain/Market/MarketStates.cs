@@ -20,6 +20,10 @@ public static class BookEvolution
             {
                 Offers = book.Offers.SetItem(taken.OfferId, book.Offers[taken.OfferId] with { HoursLeft = book.Offers[taken.OfferId].HoursLeft - taken.Hours }),
             },
+            BookOfferReturned returned => book with
+            {
+                Offers = book.Offers.SetItem(returned.OfferId, book.Offers[returned.OfferId] with { HoursLeft = book.Offers[returned.OfferId].HoursLeft + returned.Hours }),
+            },
             BookOfferRemoved removed => book with { Offers = book.Offers.Remove(removed.OfferId) },
             _ => throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "unknown book event"),
         };
@@ -72,6 +76,8 @@ public static class OfferEvolution
             listed.ValidUntil, listed.Listed, listed.ListedAt, listed.Hours, listed.Hours, Hours.Zero, Hours.Zero, Hours.Zero, null),
         OfferHoursTraded traded => Traded(Existing(state, @event), traded.Hours),
         OfferClosed closed => Closed(Existing(state, @event), closed),
+        OfferHoursSold sold => Sold(Existing(state, @event), sold.Hours),
+        OfferTradeUndone undone => Undone(Existing(state, @event), undone),
         _ => throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "unknown offer event"),
     };
 
@@ -81,6 +87,13 @@ public static class OfferEvolution
     private static OfferState Closed(OfferState offer, OfferClosed closed) =>
         offer with { HoursLeft = offer.HoursLeft - closed.HoursReleased, HoursReleased = offer.HoursReleased + closed.HoursReleased, ClosedAs = closed.Reason };
 
+    private static OfferState Sold(OfferState offer, Hours hours) =>
+        offer with { HoursInTrades = offer.HoursInTrades - hours, HoursSold = offer.HoursSold + hours };
+
+    private static OfferState Undone(OfferState offer, OfferTradeUndone undone) => undone.Returned
+        ? offer with { HoursInTrades = offer.HoursInTrades - undone.Hours, HoursLeft = offer.HoursLeft + undone.Hours }
+        : offer with { HoursInTrades = offer.HoursInTrades - undone.Hours, HoursReleased = offer.HoursReleased + undone.Hours };
+
     private static OfferState Existing(OfferState? state, OfferEvent @event) =>
         state ?? throw new InvalidOperationException($"{@event.GetType().Name} before OfferListed");
 }
@@ -88,6 +101,9 @@ public static class OfferEvolution
 public enum TradeStatus
 {
     AwaitingPayment,
+    Settled,
+    Cancelled,
+    Expired,
 }
 
 /// <summary>The state of a trade stream.</summary>
@@ -103,7 +119,9 @@ public sealed record TradeState(
     decimal Amount,
     DateTimeOffset PayBy,
     DateTimeOffset OpenedAt,
-    TradeStatus Status);
+    TradeStatus Status,
+    Settlement? Settlement = null,
+    DateTimeOffset? EndedAt = null);
 
 public static class TradeEvolution
 {
@@ -111,6 +129,27 @@ public static class TradeEvolution
     {
         TradeOpened opened => new TradeState(opened.TradeId, opened.OrderId, opened.OfferId, opened.BuyerAccountId, opened.SellerAccountId,
             opened.Bucket, opened.Hours, opened.UnitPrice, opened.Amount, opened.PayBy, opened.OpenedAt, TradeStatus.AwaitingPayment),
+        TradeSettled settled => Existing(state, @event) with { Status = TradeStatus.Settled, Settlement = settled.Settlement, EndedAt = settled.SettledAt },
+        TradeUndone undone => Existing(state, @event) with
+        {
+            Status = undone.Reason == TradeUndoReason.Cancelled ? TradeStatus.Cancelled : TradeStatus.Expired,
+            EndedAt = undone.UndoneAt,
+        },
         _ => throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "unknown trade event"),
+    };
+
+    private static TradeState Existing(TradeState? state, TradeEvent @event) =>
+        state ?? throw new InvalidOperationException($"{@event.GetType().Name} before TradeOpened");
+}
+
+/// <summary>The state of a payment reference's stream: the trade it paid.</summary>
+public sealed record PaymentState(string PaymentReference, OperationId TradeId);
+
+public static class PaymentEvolution
+{
+    public static PaymentState Evolve(PaymentState? state, PaymentEvent @event) => @event switch
+    {
+        PaymentRecorded recorded => state ?? new PaymentState(recorded.PaymentReference, recorded.TradeId),
+        _ => throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "unknown payment event"),
     };
 }

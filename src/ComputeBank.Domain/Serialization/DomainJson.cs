@@ -42,6 +42,7 @@ public static class DomainJson
         StreamIds.BookType => typeof(Market.BookState),
         StreamIds.OfferType => typeof(Market.OfferState),
         StreamIds.TradeType => typeof(Market.TradeState),
+        StreamIds.PaymentType => typeof(Market.PaymentState),
         _ => throw new ArgumentException($"unknown aggregate type '{aggregateType}'", nameof(aggregateType)),
     };
 

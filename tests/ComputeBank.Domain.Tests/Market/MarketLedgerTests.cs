@@ -176,6 +176,89 @@ public sealed class MarketLedgerTests
     }
 
     [Fact]
+    public void GivenATradeAwaitingPayment_WhenPaidInTime_ThenTheHoursMoveToTheBuyerWithTheSettlementInTheSameDecision()
+    {
+        Accept(List("dvp", "p1", Beijing, "10", 12.50m));
+        var trade = Assert.Single(Accept(Order("order-dvp", "4", maxPrice: 20m)).Order!.Trades);
+        Assert.Equal(50.00m, trade.Amount);
+
+        var paid = Accept(Pay(trade.TradeId, "ecny-0001", 50.00m, now: T0.AddMinutes(5)));
+
+        Assert.Equal(TradeStatus.Settled, paid.Trade!.Status);
+        Assert.Equal(new Settlement(50.00m, "CNY", SettlementRail.ECny, "ecny-0001"), paid.Trade.Settlement);
+        var seller = Balance("p1", Beijing);
+        var buyer = Balance("c", Beijing);
+        Assert.Equal((Hours.Parse("96"), Hours.Parse("6")), (seller.Posted, seller.Pending));
+        Assert.Equal((Hours.Parse("4"), Hours.Zero), (buyer.Posted, buyer.Pending));
+        var offer = Offer("dvp");
+        Assert.Equal((Hours.Parse("6"), Hours.Zero, Hours.Parse("4")), (offer.HoursLeft, offer.HoursInTrades, offer.HoursSold));
+        var postings = _model.Events.Select(e => e.Event).OfType<IHasPostings>().SelectMany(e => e.Postings);
+        Assert.Equal(0, postings.Sum(p => p.Amount.MilliHours));
+    }
+
+    [Theory]
+    [InlineData(50.00, "CNY", 15, "trade_expired")]
+    [InlineData(50.00, "CNY", 10, "trade_expired")]
+    [InlineData(49.99, "CNY", 5, "payment_amount_mismatch")]
+    [InlineData(50.00, "USD", 5, "payment_amount_mismatch")]
+    [InlineData(50.001, "CNY", 5, "validation_failed")]
+    public void GivenAPaymentLateOrWrong_WhenRecorded_ThenRefusedAndNothingChanges(double amount, string currency, int minutes, string code)
+    {
+        Accept(List("late", "p1", Beijing, "10", 12.50m));
+        var trade = Assert.Single(Accept(Order("order-late", "4", maxPrice: 20m, window: 600)).Order!.Trades);
+        var before = _model.Events.Count;
+
+        Assert.Equal(code, Reject(Pay(trade.TradeId, "ref-1", (decimal)amount, currency, T0.AddMinutes(minutes))).Code);
+        Assert.Equal(before, _model.Events.Count);
+    }
+
+    [Fact]
+    public void GivenAPaymentReference_WhenItPaysASecondTrade_ThenPaymentReferenceConflict()
+    {
+        Accept(List("two", "p1", Beijing, "10", 1.00m));
+        var first = Assert.Single(Accept(Order("order-1", "1", maxPrice: 1m)).Order!.Trades);
+        var second = Assert.Single(Accept(Order("order-2", "1", maxPrice: 1m)).Order!.Trades);
+        Accept(Pay(first.TradeId, "same-ref", 1.00m));
+
+        Assert.Equal(RejectionCodes.PaymentReferenceConflict, Reject(Pay(second.TradeId, "same-ref", 1.00m) with { OperationId = Op("pay-2") }).Code);
+        Assert.Equal(RejectionCodes.TradeNotAwaitingPayment, Reject(Pay(first.TradeId, "other-ref", 1.00m) with { OperationId = Op("pay-3") }).Code);
+    }
+
+    [Fact]
+    public void GivenAnOpenOffer_WhenItsTradeIsCancelled_ThenTheHoursAreOnTheBookAgainAndStillPending()
+    {
+        Accept(List("back", "p1", Beijing, "10", 1.00m));
+        var trade = Assert.Single(Accept(Order("order-b", "10", maxPrice: 1m)).Order!.Trades);
+        Assert.Equal(OfferStatus.Filled, Offer("back").Status);
+
+        Assert.Equal(TradeStatus.Cancelled, Accept(new CancelTrade(Op("cancel-b"), trade.TradeId, T0.AddMinutes(1))).Trade!.Status);
+
+        Assert.Equal((OfferStatus.Open, Hours.Parse("10")), (Offer("back").Status, Offer("back").HoursLeft));
+        Assert.Equal(Hours.Parse("10"), Balance("p1", Beijing).Pending);
+        Assert.Equal(Hours.Parse("10"), Assert.IsType<Matched>(MarketMatching.Match(
+            ((BookState)_model.State(StreamIds.Book(Beijing.ResourceClass, Beijing.Period))!).Offers.Values,
+            new OrderTerms(Hours.Parse("10"), new HashSet<Region>(), 1m, false), T0.AddMinutes(2))).HoursFilled);
+        Assert.Equal(RejectionCodes.TradeNotAwaitingPayment, Reject(Pay(trade.TradeId, "too-late", 10.00m)).Code);
+    }
+
+    [Fact]
+    public void GivenAWithdrawnOffer_WhenItsTradeExpiresAtPayBy_ThenTheHoursAreReleasedToTheProvider()
+    {
+        Accept(List("gone", "p1", Beijing, "10", 1.00m));
+        var trade = Assert.Single(Accept(Order("order-g", "3", maxPrice: 1m, window: 60)).Order!.Trades);
+        Accept(new WithdrawOffer(Op("withdraw-g"), Op("gone"), T0.AddSeconds(10)));
+
+        Assert.Equal(RejectionCodes.ValidationFailed, Reject(new ExpireTrade(Op("expire-early"), trade.TradeId, T0.AddSeconds(59))).Code);
+        Assert.Equal(RejectionCodes.TradeExpired, Reject(new CancelTrade(Op("cancel-late"), trade.TradeId, T0.AddSeconds(60))).Code);
+        Assert.Equal(TradeStatus.Expired, Accept(new ExpireTrade(Op("expire-g"), trade.TradeId, T0.AddSeconds(60))).Trade!.Status);
+
+        var offer = Offer("gone");
+        Assert.Equal((Hours.Zero, Hours.Parse("10")), (offer.HoursInTrades, offer.HoursReleased));
+        Assert.Equal(Hours.Zero, Balance("p1", Beijing).Pending);
+        Assert.Equal(RejectionCodes.TradeNotAwaitingPayment, Reject(new ExpireTrade(Op("expire-again"), trade.TradeId, T0.AddSeconds(61))).Code);
+    }
+
+    [Fact]
     public void GivenMarketStates_WhenSnapshottedThroughJson_ThenTheyComeBackEqual()
     {
         Accept(List("j", "p1", Beijing, "10", 1.25m, minHours: "2"));
@@ -194,6 +277,11 @@ public sealed class MarketLedgerTests
     private Rejected Reject(LedgerCommand command) => Assert.IsType<Rejected>(_model.Submit(command).Decision);
 
     private OfferState Offer(string id) => (OfferState)_model.State(StreamIds.Offer(Op(id)))!;
+
+    private BucketBalance Balance(string account, Bucket bucket) => ((AccountState)_model.State(StreamIds.Account(Id(account)))!).Balance(bucket);
+
+    private static PayTrade Pay(OperationId tradeId, string reference, decimal amount, string currency = "CNY", DateTimeOffset? now = null) =>
+        new(Op("pay-" + tradeId.Value), tradeId, reference, amount, currency, SettlementRail.ECny, now ?? T0.AddMinutes(1));
 
     private static ListOffer List(string id, string provider, Bucket bucket, string hours, decimal price, string minHours = "0.001", DateTimeOffset? validUntil = null) =>
         new(Op(id), Id(provider), bucket, Hours.Parse(hours), price, Hours.Parse(minHours), validUntil ?? T0.AddDays(1), T0);
