@@ -62,4 +62,7 @@ public static class WirePatterns
 
     /// <summary>An amount as returned: exactly 3 decimals, negative only for a balance under a credit limit.</summary>
     public const string HoursValue = "^-?[0-9]+\\.[0-9]{3}$";
+
+    /// <summary>A CNY price or amount as returned: exactly 2 decimals.</summary>
+    public const string Money = "^[0-9]+\\.[0-9]{2}$";
 }

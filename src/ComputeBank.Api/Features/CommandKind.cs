@@ -8,6 +8,25 @@ using ComputeBank.Messaging;
 
 namespace ComputeBank.Api.Features;
 
+/// <summary>Operation ids the service derives for commands it sends itself (expiries) or whose body names none of its own
+/// (payments): <c>{prefix}:{key}</c>, or <c>{prefix}:sha256:{hex}</c> of the key when that is longer than an operation id
+/// may be or a digest is asked for.</summary>
+public static class DerivedOperationIds
+{
+    public static OperationId Of(string prefix, string key, bool digest = false)
+    {
+        var text = prefix + ":" + key;
+        if (digest || text.Length > 128 || !OperationId.TryParse(text, out var id, out _))
+        {
+            // A key too long (or not printable ASCII) is hashed; the readable form of a payment, "trade:reference", is
+            // unambiguous because a trade id with a colon is always hashed with a newline between the two.
+            return OperationId.Parse(prefix + ":sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key))));
+        }
+
+        return id;
+    }
+}
+
 /// <summary>What a command is told besides its body: the time it is decided at, who sent it, and the
 /// <c>Idempotency-Key</c> header for the few commands whose body has no operation id of its own.</summary>
 public sealed record CommandContext(DateTimeOffset Now, string? UserId, string? IdempotencyKey);
@@ -29,15 +48,21 @@ public sealed record CommandRoute(string Method, string Pattern, string Name)
     public static CommandRoute Put(string pattern, string name) => new(HttpMethods.Put, pattern, name);
 }
 
-/// <summary>Which account's (or hold's) owner a provider or consumer must be to send a command; <see cref="None"/> for
-/// the operator's commands, which act on no account of the caller's.</summary>
-public sealed record Ownership(string? AccountId = null, string? HoldId = null, (string Owner, AccountKind Kind)? OpensFor = null)
+/// <summary>Which account's (or hold's, offer's, trade's) owner a provider or consumer must be to send a command;
+/// <see cref="None"/> for the operator's and the settlement system's commands, which act on no account of the caller's.</summary>
+public sealed record Ownership(string? AccountId = null, OwnedResource? Resource = null, (string Owner, AccountKind Kind)? OpensFor = null)
 {
     public static readonly Ownership None = new();
 
     public static Ownership Of(AccountId account) => new(AccountId: account.Value);
 
-    public static Ownership OfHold(OperationId holdId) => new(HoldId: holdId.Value);
+    public static Ownership OfHold(OperationId holdId) => new(Resource: new OwnedResource(ResourceKind.Hold, holdId.Value));
+
+    /// <summary>The offer's provider account.</summary>
+    public static Ownership OfOffer(OperationId offerId) => new(Resource: new OwnedResource(ResourceKind.Offer, offerId.Value));
+
+    /// <summary>The trade's buyer account.</summary>
+    public static Ownership OfTrade(OperationId tradeId) => new(Resource: new OwnedResource(ResourceKind.Trade, tradeId.Value));
 
     public static Ownership Opening(string owner, AccountKind kind) => new(OpensFor: (owner, kind));
 }
@@ -102,7 +127,7 @@ public abstract class CommandKind
     {
         var roles = Policy is null ? Array.Empty<string>() : Policies.RolesByPolicy[Policy];
         var ownership = OwnershipOf(command);
-        return new CommandRule(Action, roles, ownership.AccountId, ownership.HoldId, ownership.OpensFor);
+        return new CommandRule(Action, roles, ownership.AccountId, ownership.Resource, ownership.OpensFor);
     }
 
     /// <summary>The bus handler of this kind's commands.</summary>

@@ -10,6 +10,12 @@ using ComputeBank.Api.Features.SettingCreditLimits;
 using ComputeBank.Api.Features.Transferring;
 using ComputeBank.Api.Features.TransferringAcrossPeriods;
 using ComputeBank.Api.Features.Withdrawing;
+using ComputeBank.Api.Features.CancellingTrades;
+using ComputeBank.Api.Features.ListingOffers;
+using ComputeBank.Api.Features.MarketDeadlines;
+using ComputeBank.Api.Features.PayingTrades;
+using ComputeBank.Api.Features.PlacingOrders;
+using ComputeBank.Api.Features.WithdrawingOffers;
 using ComputeBank.Api.Security;
 using ComputeBank.Domain;
 using ComputeBank.Messaging;
@@ -28,7 +34,8 @@ public static class CommandRegistry
         OpenAccountEndpoint.Kind, DepositEndpoint.Kind, WithdrawEndpoint.Kind, TransferEndpoint.Kind, TransferAcrossPeriodsEndpoint.Kind,
         PlaceHoldEndpoint.Kind, CaptureHoldEndpoint.Kind, ReleaseHoldEndpoint.Kind, SetCreditLimitEndpoint.Kind,
         AccountStatusEndpoints.Freeze, AccountStatusEndpoints.Unfreeze, AccountStatusEndpoints.Close, ClosePeriodEndpoint.Kind,
-        HoldExpiry.Kind,
+        ListOfferEndpoint.Kind, WithdrawOfferEndpoint.Kind, PlaceOrderEndpoint.Kind, PayTradeEndpoint.Kind, CancelTradeEndpoint.Kind,
+        HoldExpiry.Kind, TradeExpiry.Kind, OfferExpiry.Kind,
     ];
 
     /// <summary>The kinds clients may send (with a route): the types a batch item or <c>POST /commands</c> may name.</summary>

@@ -1,5 +1,6 @@
 using ComputeBank.Api.Features;
 using ComputeBank.Api.Features.ExpiringHolds;
+using ComputeBank.Api.Features.MarketDeadlines;
 using ComputeBank.Api.Features.PublishingIntegrationEvents;
 using ComputeBank.Api.Features.SubmittingAsynchronously;
 using ComputeBank.Messaging.Durable;
@@ -60,7 +61,7 @@ public static class WolverineHosting
         {
             options.ServiceName = "ComputeBank";
             options.ApplicationAssembly = typeof(WolverineHosting).Assembly;
-            options.Discovery.DisableConventionalDiscovery().IncludeType(typeof(HoldExpiryHandler)).IncludeType(typeof(QueuedCommandHandler))
+            options.Discovery.DisableConventionalDiscovery().IncludeType(typeof(HoldExpiryHandler)).IncludeType(typeof(MarketDeadlineHandler)).IncludeType(typeof(QueuedCommandHandler))
                 .IncludeType(typeof(WebhookDeliveryHandler)).IncludeType(typeof(LedgerCommandHandler));
             options.PersistMessagesWithPostgresql(connectionString, settings.Schema);
             // Created by SchemaMigration with the ledger's schema, which retries while the database is out of reach.
@@ -70,6 +71,7 @@ public static class WolverineHosting
             options.Durability.HealthCheckPollingTime = settings.HealthCheckPollingTime;
             options.Durability.StaleNodeTimeout = settings.StaleNodeTimeout;
             HoldExpiryHandler.Route(options, durable);
+            MarketDeadlineHandler.Route(options, durable);
             QueuedCommandHandler.Route(options, durable);
             WebhookDeliveryHandler.Route(options, webhooks);
             // Handler code is generated ahead (src/ComputeBank.Api/Internal/Generated) and compiled into this assembly: no

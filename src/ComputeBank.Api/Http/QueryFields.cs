@@ -1,4 +1,5 @@
 using System.Globalization;
+using ComputeBank.Domain;
 
 namespace ComputeBank.Api.Http;
 
@@ -37,6 +38,46 @@ internal sealed class QueryFields(IQueryCollection query)
         }
 
         return value;
+    }
+
+    /// <summary>A single text value, or null when absent (a missing required value is reported).</summary>
+    public string? Text(string name, bool required = false, int maxLength = 128)
+    {
+        if (!query.TryGetValue(name, out var values) || values.Count == 0)
+        {
+            if (required)
+            {
+                Add(name, "is required");
+            }
+
+            return null;
+        }
+
+        if (values.Count != 1 || string.IsNullOrEmpty(values[0]) || values[0]!.Length > maxLength || FreeText.Problem(values[0]!) is not null)
+        {
+            Add(name, $"must be given once, 1 to {maxLength} printable characters");
+            return null;
+        }
+
+        return values[0];
+    }
+
+    /// <summary>One of <paramref name="allowed"/>, or <paramref name="fallback"/> when absent.</summary>
+    public string? Choice(string name, IReadOnlyList<string> allowed, string? fallback)
+    {
+        var text = Text(name);
+        if (text is null)
+        {
+            return Has(name) ? null : fallback;
+        }
+
+        if (!allowed.Contains(text, StringComparer.Ordinal))
+        {
+            Add(name, $"must be one of: {string.Join(", ", allowed)}");
+            return null;
+        }
+
+        return text;
     }
 
     /// <summary>An ISO 8601 timestamp (UTC when it carries no offset), or null when absent.</summary>

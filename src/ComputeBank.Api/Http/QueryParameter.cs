@@ -11,6 +11,7 @@ public enum QueryParameterType
     Int64,
     Boolean,
     Timestamp,
+    Text,
 }
 
 /// <summary>
@@ -19,7 +20,8 @@ public enum QueryParameterType
 /// does not see).
 /// </summary>
 public sealed record QueryParameter(
-    string Name, string Description, QueryParameterType Type, long? Minimum = null, long? Maximum = null, object? Default = null)
+    string Name, string Description, QueryParameterType Type, long? Minimum = null, long? Maximum = null, object? Default = null,
+    bool Required = false, IReadOnlyList<string>? AllowedValues = null)
 {
     public OpenApiParameter ToOpenApi()
     {
@@ -28,6 +30,11 @@ public sealed record QueryParameter(
             QueryParameterType.Int32 => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32" },
             QueryParameterType.Int64 => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int64" },
             QueryParameterType.Boolean => new OpenApiSchema { Type = JsonSchemaType.Boolean },
+            QueryParameterType.Text => new OpenApiSchema
+            {
+                Type = JsonSchemaType.String,
+                Enum = AllowedValues is null ? null : [.. AllowedValues.Select(v => (JsonNode)JsonValue.Create(v))],
+            },
             _ => new OpenApiSchema { Type = JsonSchemaType.String, Format = "date-time" },
         };
         schema.Minimum = Minimum?.ToString(CultureInfo.InvariantCulture);
@@ -36,8 +43,9 @@ public sealed record QueryParameter(
         {
             null => null,
             bool flag => JsonValue.Create(flag),
+            string text => JsonValue.Create(text),
             _ => JsonValue.Create(Convert.ToInt64(Default, CultureInfo.InvariantCulture)),
         };
-        return new OpenApiParameter { Name = Name, In = ParameterLocation.Query, Required = false, Description = Description, Schema = schema };
+        return new OpenApiParameter { Name = Name, In = ParameterLocation.Query, Required = Required, Description = Description, Schema = schema };
     }
 }

@@ -167,6 +167,72 @@ public sealed class RequestCheck
         return hours;
     }
 
+    /// <summary>A CNY amount or price: more than 0, at most <paramref name="max"/>, at most 2 decimals (a JSON string such as
+    /// <c>"12.50"</c> or a number, read from its raw text).</summary>
+    public decimal? Money(string? value, decimal max, [CallerArgumentExpression(nameof(value))] string property = "")
+    {
+        var wire = _shape.Named(property);
+        var text = AmountOf(value, wire);
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount)
+            || amount <= 0 || amount.Scale > 2 || amount > max)
+        {
+            AddAt(wire.Name, $"must be a positive CNY amount of at most {max.ToString("N0", CultureInfo.InvariantCulture)} with at most 2 decimals, such as \"12.50\"");
+            return null;
+        }
+
+        return amount;
+    }
+
+    /// <summary>A whole number within [<paramref name="min"/>, <paramref name="max"/>], or <paramref name="fallback"/> when absent.</summary>
+    public int WholeNumber(int? value, int min, int max, int fallback, [CallerArgumentExpression(nameof(value))] string property = "")
+    {
+        if (value is null)
+        {
+            return fallback;
+        }
+
+        if (value < min || value > max)
+        {
+            AddAt(_shape.Named(property).Name, $"must be a whole number from {min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        return value.Value;
+    }
+
+    /// <summary>Regions of the catalogue, each named once; an absent list is empty.</summary>
+    public IReadOnlyList<Region> Regions(IReadOnlyList<string>? values, [CallerArgumentExpression(nameof(values))] string property = "")
+    {
+        var wire = _shape.Named(property);
+        if (values is null)
+        {
+            return [];
+        }
+
+        var regions = new List<Region>();
+        for (var i = 0; i < values.Count; i++)
+        {
+            if (values[i] is not { } text || !Domain.Region.TryParse(text, out var region, out _) || !Catalogue.HasRegion(region))
+            {
+                AddAt($"{wire.Name}[{i}]", $"unknown region '{values[i]}'; known: {string.Join(", ", Catalogue.Regions)}");
+            }
+            else if (regions.Contains(region))
+            {
+                AddAt($"{wire.Name}[{i}]", $"region '{values[i]}' is named twice");
+            }
+            else
+            {
+                regions.Add(region);
+            }
+        }
+
+        return regions;
+    }
+
     /// <summary>An ISO 8601 timestamp with a time part, as UTC.</summary>
     public DateTimeOffset? Timestamp(string? value, [CallerArgumentExpression(nameof(value))] string property = "")
     {

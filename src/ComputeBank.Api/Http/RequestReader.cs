@@ -71,6 +71,12 @@ public static class RequestReader
         (WireKind.Amount, _) => RequestCheck.AmountMessage,
         (WireKind.Object, JsonValueKind.Object) => null,
         (WireKind.Object, _) => "must be an object",
+        (WireKind.Boolean, JsonValueKind.True or JsonValueKind.False) => null,
+        (WireKind.Boolean, _) => "must be true or false",
+        (WireKind.Integer, JsonValueKind.Number) when value.TryGetInt32(out _) => null,
+        (WireKind.Integer, _) => "must be a whole number",
+        (WireKind.TextList, JsonValueKind.Array) when value.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String) => null,
+        (WireKind.TextList, _) => "must be an array of strings",
         _ => throw new InvalidOperationException($"Unknown wire kind {property.Kind}."),
     };
 

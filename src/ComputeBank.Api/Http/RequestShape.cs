@@ -18,6 +18,15 @@ public enum WireKind
 
     /// <summary>A nested request record: a JSON object.</summary>
     Object,
+
+    /// <summary>A JSON <c>true</c> or <c>false</c>.</summary>
+    Boolean,
+
+    /// <summary>A JSON number without a fraction that fits a 32-bit integer.</summary>
+    Integer,
+
+    /// <summary>A JSON array of strings.</summary>
+    TextList,
 }
 
 /// <summary>One property of a request record as the wire sees it, taken from the contract's JSON metadata (the project's
@@ -91,11 +100,22 @@ public sealed class RequestShape
             return new WireProperty(json.Name, property, json.IsRequired, kind, maxLength, fromPath, null);
         }
 
+        var scalar = Nullable.GetUnderlyingType(json.PropertyType) ?? json.PropertyType;
+        if (scalar == typeof(bool) || scalar == typeof(int))
+        {
+            return new WireProperty(json.Name, property, json.IsRequired, scalar == typeof(bool) ? WireKind.Boolean : WireKind.Integer, null, fromPath, null);
+        }
+
+        if (json.PropertyType == typeof(IReadOnlyList<string>))
+        {
+            return new WireProperty(json.Name, property, json.IsRequired, WireKind.TextList, maxLength, fromPath, null);
+        }
+
         if (json.PropertyType.IsClass && Contract.GetTypeInfo(json.PropertyType).Kind == JsonTypeInfoKind.Object)
         {
             return new WireProperty(json.Name, property, json.IsRequired, WireKind.Object, null, fromPath, Of(json.PropertyType));
         }
 
-        throw new InvalidOperationException($"{owner.Name}.{property.Name}: a request property is a string, an amount or a nested record, not {json.PropertyType.Name}.");
+        throw new InvalidOperationException($"{owner.Name}.{property.Name}: a request property is a string, an amount, a boolean, an int, a list of strings or a nested record, not {json.PropertyType.Name}.");
     }
 }

@@ -36,8 +36,8 @@ public sealed class LedgerHandler<TCommand>(LedgerCatalogue catalogue, int succe
         var status = rejected.Code switch
         {
             RejectionCodes.ValidationFailed => 400,
-            RejectionCodes.AccountNotFound or RejectionCodes.HoldNotFound => 404,
-            RejectionCodes.AccountExistsWithDifferentFields => 409,
+            RejectionCodes.AccountNotFound or RejectionCodes.HoldNotFound or RejectionCodes.OfferNotFound or RejectionCodes.TradeNotFound => 404,
+            RejectionCodes.AccountExistsWithDifferentFields or RejectionCodes.PaymentReferenceConflict => 409,
             _ => 422,
         };
         var extensions = rejected.Errors is { Count: > 0 } errors ? new JsonObject { ["errors"] = Http.Problems.ErrorsNode(errors) } : null;
@@ -62,6 +62,15 @@ public sealed class LedgerHandler<TCommand>(LedgerCatalogue catalogue, int succe
         [RejectionCodes.AccountNotEmpty] = "Account not empty",
         [RejectionCodes.PeriodAlreadyClosed] = "Period already closed",
         [RejectionCodes.BalanceOverflow] = "Balance overflow",
+        [RejectionCodes.NoMatchingOffer] = "No matching offer",
+        [RejectionCodes.InsufficientSupply] = "Insufficient supply",
+        [RejectionCodes.OfferNotFound] = "Offer not found",
+        [RejectionCodes.OfferNotOpen] = "Offer not open",
+        [RejectionCodes.TradeNotFound] = "Trade not found",
+        [RejectionCodes.TradeNotAwaitingPayment] = "Trade not awaiting payment",
+        [RejectionCodes.TradeExpired] = "Trade expired",
+        [RejectionCodes.PaymentAmountMismatch] = "Payment amount mismatch",
+        [RejectionCodes.PaymentReferenceConflict] = "Payment reference conflict",
     };
 }
 

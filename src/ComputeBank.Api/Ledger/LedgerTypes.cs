@@ -21,7 +21,11 @@ public static class LedgerTypes
         return registry
             .Register<AccountState>("V1.AccountState")
             .Register<HoldState>("V1.HoldState")
-            .Register<PeriodState>("V1.PeriodState");
+            .Register<PeriodState>("V1.PeriodState")
+            .Register<Domain.Market.BookState>("V1.BookState")
+            .Register<Domain.Market.OfferState>("V1.OfferState")
+            .Register<Domain.Market.TradeState>("V1.TradeState")
+            .Register<Domain.Market.PaymentState>("V1.PaymentState");
     }
 
     /// <summary>Migration modules applied after the store's own scripts, each versioned on its own.</summary>

@@ -16,9 +16,9 @@ public interface ICommandAuthorizer
 }
 
 /// <summary>What one command needs: one of <paramref name="Roles"/>, and for provider and consumer callers the
-/// ownership of <paramref name="AccountId"/> (or of the account of <paramref name="HoldId"/>, or the
-/// <paramref name="OpensFor"/> owner and kind of an account being opened).</summary>
-public sealed record CommandRule(string Action, string[] Roles, string? AccountId = null, string? HoldId = null, (string Owner, AccountKind Kind)? OpensFor = null)
+/// ownership of <paramref name="AccountId"/> (or of the account of <paramref name="Resource"/>, a hold, offer or trade,
+/// or the <paramref name="OpensFor"/> owner and kind of an account being opened).</summary>
+public sealed record CommandRule(string Action, string[] Roles, string? AccountId = null, OwnedResource? Resource = null, (string Owner, AccountKind Kind)? OpensFor = null)
 {
     /// <summary>The rule of a command: its kind's roles (those of its endpoint policy) and ownership
     /// (<see cref="Features.CommandRegistry"/>). Operators run the bank's operations and open nothing; auditors write
@@ -44,7 +44,7 @@ public sealed class CommandAuthorizer(OwnershipReader owners, AuthSettings setti
         var scoped = rules.Where(r => r.Roles.Any(roles.Contains)).ToList();
         var known = await owners.ReadAsync(
             [.. scoped.Where(r => r.AccountId is not null).Select(r => r.AccountId!)],
-            [.. scoped.Where(r => r.HoldId is not null).Select(r => r.HoldId!)],
+            [.. scoped.Where(r => r.Resource is not null).Select(r => r.Resource!)],
             cancellationToken);
         for (var i = 0; i < rules.Count; i++)
         {
@@ -66,7 +66,8 @@ public sealed class CommandAuthorizer(OwnershipReader owners, AuthSettings setti
             return $"the role {Describe(roles)} may not {rule.Action}";
         }
 
-        if (allowed.Contains(Roles.Operator, StringComparer.Ordinal))
+        // Operators run the bank; the settlement system confirms payments of any trade. Neither acts as an account's owner.
+        if (allowed.Contains(Roles.Operator, StringComparer.Ordinal) || allowed.Contains(Roles.Settlement, StringComparer.Ordinal))
         {
             return null;
         }
@@ -86,8 +87,8 @@ public sealed class CommandAuthorizer(OwnershipReader owners, AuthSettings setti
             return allowed.Contains(KindName(opens.Kind), StringComparer.Ordinal) ? null : $"the role {Describe(roles)} may not open a {KindName(opens.Kind)} account";
         }
 
-        var (what, id, account) = rule.HoldId is { } holdId
-            ? ("hold", holdId, known.Holds.GetValueOrDefault(holdId))
+        var (what, id, account) = rule.Resource is { } resource
+            ? (resource.What, resource.Id, known.Resources.GetValueOrDefault(resource))
             : ("account", rule.AccountId, rule.AccountId is null ? null : known.Accounts.GetValueOrDefault(rule.AccountId));
         if (id is null)
         {

@@ -33,9 +33,10 @@ public static class ReadAuthorization
 
         var id = http.Request.RouteValues[routeValue]?.ToString() ?? string.Empty;
         var owner = user.FindFirst(ClaimNames.Owner)?.Value;
+        var resource = new OwnedResource(ResourceKind.Hold, id);
         var known = await http.RequestServices.GetRequiredService<OwnershipReader>()
-            .ReadAsync(hold ? [] : [id], hold ? [id] : [], http.RequestAborted);
-        var found = hold ? known.Holds.GetValueOrDefault(id) : known.Accounts.GetValueOrDefault(id);
+            .ReadAsync(hold ? [] : [id], hold ? [resource] : [], http.RequestAborted);
+        var found = hold ? known.Resources.GetValueOrDefault(resource) : known.Accounts.GetValueOrDefault(id);
         if (!string.IsNullOrEmpty(owner) && found is not null && string.Equals(found.OwnerId, owner, StringComparison.Ordinal))
         {
             return await next(context);

@@ -11,7 +11,10 @@ public static class Roles
 
     public const string Operator = "operator";
 
-    public static IReadOnlyList<string> All { get; } = [Provider, Consumer, Auditor, Operator];
+    /// <summary>The payment system: confirms that trades were paid (and reads trades). Acts on no account of its own.</summary>
+    public const string Settlement = "settlement";
+
+    public static IReadOnlyList<string> All { get; } = [Provider, Consumer, Auditor, Operator, Settlement];
 }
 
 /// <summary>Claim names in ComputeBank tokens (kept as written: inbound claim mapping is off).</summary>
@@ -46,6 +49,12 @@ public static class Policies
     /// <summary>Any role: reads of one account or hold (its owner, auditors and operators; checked per resource).</summary>
     public const string Reader = "role:provider|consumer|auditor|operator";
 
+    /// <summary>The payment system or an operator: payments of trades.</summary>
+    public const string Settlement = "role:settlement|operator";
+
+    /// <summary>Any role that may read the market (the book, offers, statistics).</summary>
+    public const string MarketReader = "role:provider|consumer|auditor|operator|settlement";
+
     /// <summary>Reads of everything: auditors and operators. Also the fallback of an endpoint that declares no rule.</summary>
     public const string ReadAll = "role:auditor|operator";
 
@@ -58,5 +67,7 @@ public static class Policies
         [Writer] = [Roles.Provider, Roles.Consumer, Roles.Operator],
         [Reader] = [Roles.Provider, Roles.Consumer, Roles.Auditor, Roles.Operator],
         [ReadAll] = [Roles.Auditor, Roles.Operator],
+        [Settlement] = [Roles.Settlement, Roles.Operator],
+        [MarketReader] = [Roles.Provider, Roles.Consumer, Roles.Auditor, Roles.Operator, Roles.Settlement],
     };
 }

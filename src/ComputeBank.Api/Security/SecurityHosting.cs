@@ -42,6 +42,7 @@ public static class SecurityHosting
         services.AddSingleton(settings);
         services.AddSingleton(rateLimits);
         services.AddSingleton<IStateProjection>(new AccountsProjection(schema));
+        services.AddSingleton<IStateProjection>(new MarketProjection(schema));
         services.AddSingleton(sp => new OwnershipReader(sp.GetRequiredService<NpgsqlDataSource>(), schema));
         services.AddSingleton<ICommandAuthorizer, CommandAuthorizer>();
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, ProblemAuthorizationResultHandler>();

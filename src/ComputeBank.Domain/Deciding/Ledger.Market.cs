@@ -245,6 +245,7 @@ public static partial class Ledger
     // A trade that may still be paid: it exists, awaits payment, and payBy has not come.
     private static Rejected? AwaitingPayment(OperationId tradeId, TradeState? trade, Session s) =>
         trade is null ? Reject(RejectionCodes.TradeNotFound, $"trade '{tradeId}' does not exist")
+        : trade.Status == TradeStatus.Expired ? Reject(RejectionCodes.TradeExpired, $"trade '{tradeId}' expired at {trade.PayBy:O} unpaid; nothing is recorded")
         : trade.Status != TradeStatus.AwaitingPayment ? Reject(RejectionCodes.TradeNotAwaitingPayment, $"trade '{tradeId}' is {trade.Status.ToString().ToLowerInvariant()}")
         : s.Now >= trade.PayBy ? Reject(RejectionCodes.TradeExpired, $"trade '{tradeId}' had to be paid by {trade.PayBy:O}; nothing is recorded")
         : null;

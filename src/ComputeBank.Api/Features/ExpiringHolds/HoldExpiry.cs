@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json.Nodes;
 using ComputeBank.Api.Features.SubmittingAsynchronously;
 using ComputeBank.Api.Hosting;
@@ -115,16 +113,7 @@ public static class HoldExpiry
     };
 
     /// <summary><c>expire:{holdId}</c>, or a digest of the hold id when that would be longer than an operation id may be.</summary>
-    public static OperationId OperationIdFor(OperationId holdId)
-    {
-        var text = "expire:" + holdId.Value;
-        if (text.Length > 128)
-        {
-            text = "expire:sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(holdId.Value)));
-        }
-
-        return OperationId.Parse(text);
-    }
+    public static OperationId OperationIdFor(OperationId holdId) => DerivedOperationIds.Of("expire", holdId.Value);
 }
 
 /// <summary>The queued body of <c>hold-expire</c>: the hold whose expiry is due.</summary>

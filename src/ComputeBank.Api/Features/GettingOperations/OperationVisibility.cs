@@ -37,7 +37,7 @@ public static class OperationVisibility
             .ToList() ?? [];
         var known = await services.GetRequiredService<OwnershipReader>().ReadAsync(
             [.. touched, .. rule?.AccountId is { } account ? [account] : Array.Empty<string>()],
-            rule?.HoldId is { } hold ? [hold] : [],
+            rule?.Resource is { } resource ? [resource] : [],
             cancellationToken);
 
         var own = touched.Where(id => known.Accounts.GetValueOrDefault(id)?.OwnerId == owner).ToHashSet(StringComparer.Ordinal);
@@ -88,7 +88,7 @@ public static class OperationVisibility
             return string.Equals(opens.Owner, owner, StringComparison.Ordinal);
         }
 
-        var account = rule.HoldId is { } hold ? known.Holds.GetValueOrDefault(hold)
+        var account = rule.Resource is { } resource ? known.Resources.GetValueOrDefault(resource)
             : rule.AccountId is { } id ? known.Accounts.GetValueOrDefault(id)
             : null;
         return account is not null && string.Equals(account.OwnerId, owner, StringComparison.Ordinal);
