@@ -47,6 +47,8 @@ internal static class LedgerCsv
             "V1.CreditsHeld" => Text(data["hours"]),
             "V1.HeldCreditsReleased" => Negate(Text(data["hours"])),
             "V1.HeldCreditsCaptured" => Negate(Text(data["heldHours"])),
+            "V1.HoursListed" => Text(data["hours"]),
+            "V1.ListedHoursReleased" or "V1.MarketSaleSettled" => Negate(Text(data["hours"])),
             _ => null,
         };
 

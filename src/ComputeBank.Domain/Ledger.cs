@@ -73,6 +73,7 @@ public static class RejectionCodes
     public const string TradeNotFound = "trade_not_found";
     public const string TradeNotAwaitingPayment = "trade_not_awaiting_payment";
     public const string TradeExpired = "trade_expired";
+    public const string MarketOpenInPeriod = "market_open_in_period";
     public const string PaymentAmountMismatch = "payment_amount_mismatch";
     public const string PaymentReferenceConflict = "payment_reference_conflict";
 

@@ -14,7 +14,7 @@ namespace ComputeBank.Api.Tests;
 public sealed class CommandRegistryTests
 {
     /// <summary>The kinds the API runs but does not offer to clients (no route, no policy): the scheduler's own.</summary>
-    private static readonly string[] NotOffered = ["hold-expire"];
+    private static readonly string[] NotOffered = ["hold-expire", "trade-expire", "offer-expire"];
 
     private static readonly CommandContext Context = new(DateTimeOffset.Parse("2026-11-24T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture), "tester", null);
 

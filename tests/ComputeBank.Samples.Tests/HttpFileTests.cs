@@ -42,10 +42,10 @@ public sealed partial class HttpFileTests(ServiceFixture service)
         var file = HttpFile.Parse(File.ReadAllText(FilePath));
 
         Assert.Equal("http://127.0.0.1:5080", file.Variables["baseUrl"]);
-        Assert.Subset(file.Variables.Keys.ToHashSet(), new HashSet<string> { "providerToken", "consumerToken", "auditorToken", "operatorToken" });
+        Assert.Subset(file.Variables.Keys.ToHashSet(), new HashSet<string> { "providerToken", "consumerToken", "auditorToken", "operatorToken", "settlementToken" });
         Assert.All(file.Requests, r => Assert.StartsWith("{{baseUrl}}/", r.Path, StringComparison.Ordinal));
         Assert.All(file.Requests.Where(r => r.Path.Contains("/api/v1/", StringComparison.Ordinal)),
-            r => Assert.Matches(@"^Bearer \{\{(provider|consumer|auditor|operator)Token\}\}$", r.Headers.GetValueOrDefault("Authorization") ?? $"(none on {r.Title})"));
+            r => Assert.Matches(@"^Bearer \{\{(provider|consumer|auditor|operator|settlement)Token\}\}$", r.Headers.GetValueOrDefault("Authorization") ?? $"(none on {r.Title})"));
     }
 
     [Fact]
@@ -59,6 +59,7 @@ public sealed partial class HttpFileTests(ServiceFixture service)
             ["consumerToken"] = service.Token(Roles.Consumer, "bright-ai"),
             ["auditorToken"] = service.Token(Roles.Auditor),
             ["operatorToken"] = service.Token(Roles.Operator),
+            ["settlementToken"] = service.Token(Roles.Settlement),
             ["run"] = "h" + Guid.NewGuid().ToString("N")[..8],
         };
         using var http = new HttpClient();

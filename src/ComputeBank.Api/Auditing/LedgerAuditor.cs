@@ -14,6 +14,9 @@ namespace ComputeBank.Api.Auditing;
 /// <item>1: per resource class, the postings of all events (system accounts included) sum to zero.</item>
 /// <item>3: every row of <c>account_buckets</c>, every snapshot, every live <c>pool_totals</c> row and every
 /// <c>system_balances</c> row equals the fold of its events (the async ones as of their projection checkpoints).</item>
+/// <item>3 (market): every offer's hours add up and agree with its trades, a provider's pending hours are its open
+/// offers, trades awaiting payment and holds, no trade settled at or after payBy, and the market's read models hold
+/// their streams' states (<see cref="MarketAudit"/>).</item>
 /// <item>5: every stream's hash chain is intact (<see cref="MartenEventStore.VerifyHashChainsAsync"/>).</item>
 /// </list>
 /// </summary>
@@ -45,6 +48,7 @@ public sealed class LedgerAuditor(MartenEventStore store, LedgerCatalogue catalo
             await CheckSnapshotsAsync(scan, replay.Streams, found, ct);
             await CheckPoolsAsync(scan, replay.Pools, replay.PoolCheckpoint, found, ct);
             await CheckSystemAccountsAsync(scan, replay.SystemBalances, replay.SystemCheckpoint, found, ct);
+            await CheckMarketAsync(scan, replay.Streams, found, ct);
             await scan.Transaction.CommitAsync(ct);
         }
 
@@ -180,6 +184,30 @@ public sealed class LedgerAuditor(MartenEventStore store, LedgerCatalogue catalo
                     AccountOf(streamId), streamId, Field: "state", Expected: expected, Found: actual, Version: version));
             }
         }, ct);
+    }
+
+    /// <summary>The market's invariants on the replayed states, and its read models against them (<see cref="MarketAudit"/>).</summary>
+    private static async Task CheckMarketAsync(EventScan scan, Dictionary<string, Replay> streams, Findings found, CancellationToken ct)
+    {
+        var states = streams.Where(s => s.Value.Broken is null).ToDictionary(s => s.Key, s => s.Value.State, StringComparer.Ordinal);
+        MarketAudit.Check(states, found.Add);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        await scan.ReadAsync($"SELECT offer_id, state::text FROM {scan.Schema}.market_offers", r =>
+        {
+            var streamId = StreamIds.Offer(OperationId.Parse(r.GetString(0)));
+            seen.Add(streamId);
+            MarketAudit.CheckRow<Domain.Market.OfferState>(streamId, r.GetString(1), states, found.Add);
+        }, ct);
+        await scan.ReadAsync($"SELECT trade_id, state::text FROM {scan.Schema}.market_trades", r =>
+        {
+            var streamId = StreamIds.Trade(OperationId.Parse(r.GetString(0)));
+            seen.Add(streamId);
+            MarketAudit.CheckRow<Domain.Market.TradeState>(streamId, r.GetString(1), states, found.Add);
+        }, ct);
+        foreach (var streamId in states.Where(s => s.Value is Domain.Market.OfferState or Domain.Market.TradeState && !seen.Contains(s.Key)).Select(s => s.Key))
+        {
+            found.Add(new Discrepancy(3, MarketAudit.ReadModels, $"{streamId} has no row in the market's read models", StreamId: streamId));
+        }
     }
 
     private static async Task CheckPoolsAsync(EventScan scan, PoolFold pools, long checkpoint, Findings found, CancellationToken ct)

@@ -24,6 +24,8 @@ public static class EventData
         {
             CreditsTransferredOut e => e.Settlement,
             CreditsTransferredIn e => e.Settlement,
+            MarketSaleSettled e => e.Settlement,
+            Domain.Market.TradeSettled e => e.Settlement,
             _ => null,
         };
         if (settlement is not null && data["settlement"] is JsonObject rendered)
@@ -31,8 +33,22 @@ public static class EventData
             rendered["amount"] = Amount(settlement.Amount);
         }
 
+        // The market's prices and amounts (offers, trades, payments) read as CNY strings too.
+        if (@event.GetType().Namespace == typeof(Domain.Market.TradeOpened).Namespace)
+        {
+            foreach (var field in MoneyFields)
+            {
+                if (data[field] is JsonValue value && value.TryGetValue<decimal>(out var amount))
+                {
+                    data[field] = Amount(amount);
+                }
+            }
+        }
+
         return data;
     }
+
+    private static readonly string[] MoneyFields = ["unitPrice", "amount"];
 
     /// <summary>A CNY amount with exactly 2 decimals (settlements are validated to at most 2).</summary>
     public static string Amount(decimal amount) => amount.ToString("0.00", CultureInfo.InvariantCulture);

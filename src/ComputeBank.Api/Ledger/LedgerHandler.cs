@@ -71,6 +71,7 @@ public sealed class LedgerHandler<TCommand>(LedgerCatalogue catalogue, int succe
         [RejectionCodes.TradeExpired] = "Trade expired",
         [RejectionCodes.PaymentAmountMismatch] = "Payment amount mismatch",
         [RejectionCodes.PaymentReferenceConflict] = "Payment reference conflict",
+        [RejectionCodes.MarketOpenInPeriod] = "Market open in period",
     };
 }
 

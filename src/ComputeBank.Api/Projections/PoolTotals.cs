@@ -92,6 +92,13 @@ public sealed class PoolFold(SystemAccountNames systemAccounts)
 
                 break;
             case CreditsExpired e: Add(e.Bucket, Field.Expired, e.Hours.MilliHours); break;
+            // Hours listed on the market are pending like held ones until sold or released; a sale moves them between accounts.
+            case HoursListed e: Add(e.Bucket, Field.Held, e.Hours.MilliHours); break;
+            case ListedHoursReleased e: Add(e.Bucket, Field.Held, -e.Hours.MilliHours); break;
+            case MarketSaleSettled e:
+                Add(e.Bucket, Field.Held, -e.Hours.MilliHours);
+                Add(e.Bucket, Field.TransferredBetweenAccounts, e.Hours.MilliHours);
+                break;
             case CreditsRolledOver e:
                 Add(e.FromBucket, Field.RolledOverOut, e.Hours.MilliHours);
                 Add(e.ToBucket, Field.RolledOverIn, e.Hours.MilliHours);

@@ -38,6 +38,11 @@ public static partial class Ledger
             return rolloverClosed;
         }
 
+        if (MarketOpenIn(c, s) is { } open)
+        {
+            return open;
+        }
+
         foreach (var accountId in c.AccountIds.Distinct())
         {
             if (s.Account(accountId) is not { } account)
@@ -71,5 +76,33 @@ public static partial class Ledger
 
         s.Emit(c.Period, new PeriodClosed(c.OperationId, c.Period, c.Policy, c.RolloverTo, c.Now));
         return s.Accept();
+    }
+
+    /// <summary>
+    /// Hours listed on the market or in trades awaiting payment are pending beyond the account's holds. Closing the
+    /// period under them would expire (or roll over) the posted hours they stand on and leave available below zero, so
+    /// the close is refused until the period's offers are withdrawn or expired and its trades have ended.
+    /// </summary>
+    private static Rejected? MarketOpenIn(ClosePeriod c, Session s)
+    {
+        foreach (var accountId in c.AccountIds.Distinct())
+        {
+            if (s.Account(accountId) is not { } account)
+            {
+                continue;
+            }
+
+            foreach (var (bucket, balance) in account.Balances.Where(b => b.Key.Period == c.Period))
+            {
+                var held = account.OpenHolds.Values.Where(h => h.Bucket == bucket).Aggregate(Hours.Zero, (sum, h) => sum + h.Hours);
+                if (balance.Pending > held)
+                {
+                    return Reject(RejectionCodes.MarketOpenInPeriod,
+                        $"{accountId} has {balance.Pending - held} h of {bucket} listed or in trades awaiting payment; withdraw the period's offers and let its trades end before closing it");
+                }
+            }
+        }
+
+        return null;
     }
 }

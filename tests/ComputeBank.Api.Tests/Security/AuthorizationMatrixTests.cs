@@ -83,8 +83,28 @@ public sealed class AuthorizationMatrixTests(SecureApiFactory factory) : IClassF
                 }),
             ["POST /commands/batch (a deposit)"] = (c => c is { Role: Roles.Provider, Own: true }, HttpStatusCode.Created,
                 (t, p, c) => Task.FromResult(Post("/api/v1/commands/batch", new { commands = new[] { new { type = "deposit", body = Deposit(p.Provider) } } }))),
-            ["GET /accounts/{id}"] = (c => c.Own && c.Role is not null || c.Role is Roles.Auditor or Roles.Operator, HttpStatusCode.OK,
+            ["GET /accounts/{id}"] = (c => c.Own && c.Role is Roles.Provider or Roles.Consumer || c.Role is Roles.Auditor or Roles.Operator, HttpStatusCode.OK,
                 (t, p, c) => Task.FromResult(new Call(HttpMethod.Get, $"/api/v1/accounts/{p.Consumer}", null))),
+            ["POST /market/offers"] = (c => c is { Role: Roles.Provider, Own: true }, HttpStatusCode.Created,
+                (t, p, c) => Task.FromResult(Post("/api/v1/market/offers", Offer(Id("o"), p.Provider)))),
+            ["POST /market/offers/{id}/withdraw"] = (c => c is { Role: Roles.Provider, Own: true }, HttpStatusCode.OK,
+                async (t, p, c) => Post($"/api/v1/market/offers/{await t.ListAsync(p)}/withdraw", null)),
+            ["POST /market/orders"] = (c => c is { Role: Roles.Consumer, Own: true }, HttpStatusCode.Created,
+                async (t, p, c) =>
+                {
+                    await t.ListAsync(p);
+                    return Post("/api/v1/market/orders", Order(Id("ord"), p.Consumer));
+                }),
+            ["POST /market/trades/{id}/payments"] = (c => c.Role is Roles.Settlement or Roles.Operator, HttpStatusCode.OK,
+                async (t, p, c) => Post($"/api/v1/market/trades/{await t.TradeAsync(p)}/payments", new { paymentReference = Id("ref"), amount = "2.00", currency = "CNY", rail = "e-cny" })),
+            ["POST /market/trades/{id}/cancel"] = (c => c is { Role: Roles.Consumer, Own: true }, HttpStatusCode.OK,
+                async (t, p, c) => Post($"/api/v1/market/trades/{await t.TradeAsync(p)}/cancel", null)),
+            ["GET /market/trades/{id}"] = (c => c.Own && c.Role is Roles.Provider or Roles.Consumer || c.Role is Roles.Auditor or Roles.Operator or Roles.Settlement, HttpStatusCode.OK,
+                async (t, p, c) => new Call(HttpMethod.Get, $"/api/v1/market/trades/{await t.TradeAsync(p)}", null)),
+            ["GET /market/trades?accountId="] = (c => c.Own && c.Role is Roles.Provider or Roles.Consumer || c.Role is Roles.Auditor or Roles.Operator, HttpStatusCode.OK,
+                (t, p, c) => Task.FromResult(new Call(HttpMethod.Get, $"/api/v1/market/trades?accountId={p.Consumer}", null))),
+            ["GET /market/offers (the book)"] = (c => c.Role is not null, HttpStatusCode.OK,
+                (t, p, c) => Task.FromResult(new Call(HttpMethod.Get, $"/api/v1/market/offers?resourceClass=gpu.h100&period={LedgerClient.Period}", null))),
         };
 
     private LedgerClient Operator => field ??= factory.ClientAs(Roles.Operator, "bank");
@@ -208,6 +228,22 @@ public sealed class AuthorizationMatrixTests(SecureApiFactory factory) : IClassF
         return holdId;
     }
 
+    /// <summary>Lists an offer of 1 h at 2.00 from acme's provider account.</summary>
+    private async Task<string> ListAsync(Parties parties)
+    {
+        var offerId = Id("o");
+        (await factory.ClientAs(Roles.Provider, parties.Acme).PostAsync("/api/v1/market/offers", Offer(offerId, parties.Provider))).ShouldBe(HttpStatusCode.Created);
+        return offerId;
+    }
+
+    /// <summary>A trade of 1 h bought by acme's consumer account from acme's provider account, awaiting payment.</summary>
+    private async Task<string> TradeAsync(Parties parties)
+    {
+        await ListAsync(parties);
+        var order = await factory.ClientAs(Roles.Consumer, parties.Acme).PostAsync("/api/v1/market/orders", Order(Id("ord"), parties.Consumer));
+        return (string)order.ShouldBe(HttpStatusCode.Created).Body!["trades"]![0]!["tradeId"]!;
+    }
+
     private async Task<string> OpenConsumerAsync(Parties parties)
     {
         var account = Id("c");
@@ -248,6 +284,18 @@ public sealed class AuthorizationMatrixTests(SecureApiFactory factory) : IClassF
     {
         holdId, accountId, resourceClass = "gpu.h100", region = "beijing", period = LedgerClient.Period, hours = "1",
         expiresAt = DateTimeOffset.UtcNow.AddHours(1).ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    private static object Offer(string offerId, string accountId) => new
+    {
+        offerId, accountId, resourceClass = "gpu.h100", region = "beijing", period = LedgerClient.Period, hours = "1", unitPrice = "2.00",
+        validUntil = DateTimeOffset.UtcNow.AddHours(1).ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    // Each order buys at most 1 h at up to 2.00 from the book of acme's offers (the cheapest, earliest first).
+    private static object Order(string orderId, string accountId) => new
+    {
+        orderId, accountId, resourceClass = "gpu.h100", period = LedgerClient.Period, regions = new[] { "beijing" }, hours = "1", maxUnitPrice = "2.00",
     };
 
     private sealed record DepositBody(string depositId, string accountId, string resourceClass, string region, string period, string hours);

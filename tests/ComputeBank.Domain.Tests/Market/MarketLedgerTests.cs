@@ -259,6 +259,22 @@ public sealed class MarketLedgerTests
     }
 
     [Fact]
+    public void GivenHoursListedOrInTrades_WhenClosingThePeriod_ThenItIsRefused_UntilTheOfferAndTradesHaveEnded()
+    {
+        Accept(List("closing", "p1", Beijing, "10", 1.00m));
+        var trade = Assert.Single(Accept(Order("order-cl", "4", maxPrice: 1m)).Order!.Trades);
+        var close = new ClosePeriod(Op("close-1"), Beijing.Period, PeriodClosePolicy.Expire, null, [Id("p1"), Id("p2"), Id("c")], T0.AddMinutes(1));
+
+        Assert.Equal(RejectionCodes.MarketOpenInPeriod, Reject(close).Code);
+        Accept(new WithdrawOffer(Op("withdraw-cl"), Op("closing"), T0.AddMinutes(1)));
+        Assert.Equal(RejectionCodes.MarketOpenInPeriod, Reject(close with { OperationId = Op("close-2") }).Code);
+        Accept(new CancelTrade(Op("cancel-cl"), trade.TradeId, T0.AddMinutes(1)));
+
+        Accept(close with { OperationId = Op("close-3") });
+        Assert.Equal(new BucketBalance(Hours.Zero, Hours.Zero), Balance("p1", Beijing));
+    }
+
+    [Fact]
     public void GivenMarketStates_WhenSnapshottedThroughJson_ThenTheyComeBackEqual()
     {
         Accept(List("j", "p1", Beijing, "10", 1.25m, minHours: "2"));

@@ -23,7 +23,7 @@ public static class ClosePeriodEndpoint
         Description = "An operator closes a period: every remaining balance in it expires or rolls over to rolloverTo, open holds are " +
                       "released, and no movement in the period is accepted any more.",
         IdempotencyKey = true,
-        Problems = [new(StatusCodes.Status422UnprocessableEntity, "period_already_closed")],
+        Problems = [new(StatusCodes.Status422UnprocessableEntity, "period_already_closed", "market_open_in_period")],
     };
 }
 

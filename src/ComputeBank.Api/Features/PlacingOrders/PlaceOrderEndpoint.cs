@@ -37,7 +37,7 @@ public sealed record PlaceOrderRequest : ICommandRequest<PlaceOrder>
 {
     /// <summary>The order id, which is also the operation id: 1 to 58 printable ASCII characters (its trades are <c>{orderId}.{n}</c>).</summary>
     [RegularExpression(WirePatterns.OperationId)]
-    [StringLength(PlaceOrder.MaxOrderIdLength)]
+    [StringLength(PlaceOrder.MaxOrderIdLength, MinimumLength = 1)]
     public required string OrderId { get; init; }
 
     /// <summary>The consumer account that buys.</summary>

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using ComputeBank.Domain;
 using ComputeBank.Domain.Accounts;
 using ComputeBank.Domain.Holds;
+using ComputeBank.Domain.Market;
 using ComputeBank.Api.Hosting;
 using ComputeBank.EventStore;
 
@@ -27,9 +28,20 @@ public sealed class IntegrationEventsProjection(ScheduledMessages messages, Webh
         [typeof(HoldCaptured)] = "HoldCaptured",
         [typeof(HoldReleased)] = "HoldReleased",
         [typeof(HoldExpired)] = "HoldExpired",
+        [typeof(TradeOpened)] = "trade.matched",
+        [typeof(TradeSettled)] = "trade.settled",
     };
 
-    public static IReadOnlyCollection<string> EventTypes => Published.Values;
+    /// <summary>Every integration event name, those that depend on how a trade or offer ended included.</summary>
+    public static IReadOnlyCollection<string> EventTypes => [.. Published.Values, "trade.cancelled", "trade.expired", "offer.expired"];
+
+    /// <summary>The integration event an event is announced as, or null when it is not announced.</summary>
+    public static string? NameOf(object @event) => @event switch
+    {
+        TradeUndone undone => undone.Reason == TradeUndoReason.Cancelled ? "trade.cancelled" : "trade.expired",
+        OfferClosed { Reason: OfferCloseReason.Expired } => "offer.expired",
+        _ => Published.GetValueOrDefault(@event.GetType()),
+    };
 
     public void Apply(IEventSession session, IReadOnlyList<PendingEvent> events)
     {
@@ -41,7 +53,7 @@ public sealed class IntegrationEventsProjection(ScheduledMessages messages, Webh
         var deliveries = new List<(Guid, object)>();
         foreach (var pending in events)
         {
-            if (!Published.TryGetValue(pending.Data.GetType(), out var type))
+            if (NameOf(pending.Data) is not { } type)
             {
                 continue;
             }

@@ -43,6 +43,18 @@ namespace ComputeBank.Api.Tests.Client.Models
         #pragma warning disable CS1591
         HoldRelease,
         #pragma warning restore CS1591
+        [EnumMember(Value = "offer")]
+        #pragma warning disable CS1591
+        Offer,
+        #pragma warning restore CS1591
+        [EnumMember(Value = "offer-withdraw")]
+        #pragma warning disable CS1591
+        OfferWithdraw,
+        #pragma warning restore CS1591
+        [EnumMember(Value = "order")]
+        #pragma warning disable CS1591
+        Order,
+        #pragma warning restore CS1591
         [EnumMember(Value = "period-close")]
         #pragma warning disable CS1591
         PeriodClose,
@@ -50,6 +62,14 @@ namespace ComputeBank.Api.Tests.Client.Models
         [EnumMember(Value = "period-transfer")]
         #pragma warning disable CS1591
         PeriodTransfer,
+        #pragma warning restore CS1591
+        [EnumMember(Value = "trade-cancel")]
+        #pragma warning disable CS1591
+        TradeCancel,
+        #pragma warning restore CS1591
+        [EnumMember(Value = "trade-payment")]
+        #pragma warning disable CS1591
+        TradePayment,
         #pragma warning restore CS1591
         [EnumMember(Value = "transfer")]
         #pragma warning disable CS1591

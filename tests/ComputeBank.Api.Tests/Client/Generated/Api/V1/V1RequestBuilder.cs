@@ -7,6 +7,7 @@ using ComputeBank.Api.Tests.Client.Api.V1.DeadLetters;
 using ComputeBank.Api.Tests.Client.Api.V1.Deposits;
 using ComputeBank.Api.Tests.Client.Api.V1.Events;
 using ComputeBank.Api.Tests.Client.Api.V1.Holds;
+using ComputeBank.Api.Tests.Client.Api.V1.Market;
 using ComputeBank.Api.Tests.Client.Api.V1.Operations;
 using ComputeBank.Api.Tests.Client.Api.V1.PeriodTransfers;
 using ComputeBank.Api.Tests.Client.Api.V1.Periods;
@@ -61,6 +62,11 @@ namespace ComputeBank.Api.Tests.Client.Api.V1
         public global::ComputeBank.Api.Tests.Client.Api.V1.Holds.HoldsRequestBuilder Holds
         {
             get => new global::ComputeBank.Api.Tests.Client.Api.V1.Holds.HoldsRequestBuilder(PathParameters, RequestAdapter);
+        }
+        /// <summary>The market property</summary>
+        public global::ComputeBank.Api.Tests.Client.Api.V1.Market.MarketRequestBuilder Market
+        {
+            get => new global::ComputeBank.Api.Tests.Client.Api.V1.Market.MarketRequestBuilder(PathParameters, RequestAdapter);
         }
         /// <summary>The operations property</summary>
         public global::ComputeBank.Api.Tests.Client.Api.V1.Operations.OperationsRequestBuilder Operations
