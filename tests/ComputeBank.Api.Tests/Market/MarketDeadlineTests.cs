@@ -20,8 +20,8 @@ public sealed class MarketDeadlineTests(DurableApiFactory factory) : AsyncComman
         await Client.ProviderWithAsync(provider, "10", "beijing");
         (await Client.OpenAsync(consumer)).ShouldBe(HttpStatusCode.Created);
         (await Client.ListAsync(offerId, provider, "6", "2.00")).ShouldBe(HttpStatusCode.Created);
-        var unpaid = (string)(await Client.OrderAsync(Id("order"), consumer, "2", "2", paymentWindowSeconds: 30)).ShouldBe(HttpStatusCode.Created).Body!["trades"]![0]!["tradeId"]!;
-        var paid = (await Client.OrderAsync(Id("order"), consumer, "1", "2", paymentWindowSeconds: 30)).ShouldBe(HttpStatusCode.Created).Body!["trades"]![0]!;
+        var unpaid = (string)(await Client.OrderAsync(Id("order"), consumer, "2", "2", ["beijing"], paymentWindowSeconds: 30)).ShouldBe(HttpStatusCode.Created).Body!["trades"]![0]!["tradeId"]!;
+        var paid = (await Client.OrderAsync(Id("order"), consumer, "1", "2", ["beijing"], paymentWindowSeconds: 30)).ShouldBe(HttpStatusCode.Created).Body!["trades"]![0]!;
         (await Client.PayAsync((string)paid["tradeId"]!, Id("ref"), "2.00")).ShouldBe(HttpStatusCode.OK);
         Assert.Equal(0L, await Factory.Database.ScalarAsync<long>(
             $"SELECT count(*) FROM wolverine.wolverine_incoming_envelopes WHERE id = '{ScheduledMessages.IdFor(TradeExpiry.OperationIdFor(Domain.OperationId.Parse((string)paid["tradeId"]!)).Value)}'"));
@@ -49,12 +49,12 @@ public sealed class MarketDeadlineTests(DurableApiFactory factory) : AsyncComman
         await Client.ProviderWithAsync(provider, "20", "shanghai");
         (await Client.OpenAsync(consumer)).ShouldBe(HttpStatusCode.Created);
         (await Client.ListAsync(offerId, provider, "8", "1.00", "shanghai")).ShouldBe(HttpStatusCode.Created);
-        var order = (await Client.OrderAsync(Id("order"), consumer, "1", "1", paymentWindowSeconds: 30)).ShouldBe(HttpStatusCode.Created).Body!;
+        var order = (await Client.OrderAsync(Id("order"), consumer, "1", "1", ["shanghai"], paymentWindowSeconds: 30)).ShouldBe(HttpStatusCode.Created).Body!;
         var payBy = DateTimeOffset.Parse((string)order["trades"]![0]!["payBy"]!, System.Globalization.CultureInfo.InvariantCulture);
         var trades = new List<string> { (string)order["trades"]![0]!["tradeId"]! };
         for (var i = 0; i < 7; i++)
         {
-            trades.Add((string)(await Client.OrderAsync(Id("order"), consumer, "1", "1", paymentWindowSeconds: 30)).ShouldBe(HttpStatusCode.Created).Body!["trades"]![0]!["tradeId"]!);
+            trades.Add((string)(await Client.OrderAsync(Id("order"), consumer, "1", "1", ["shanghai"], paymentWindowSeconds: 30)).ShouldBe(HttpStatusCode.Created).Body!["trades"]![0]!["tradeId"]!);
         }
 
         // Each payment goes out a little before or after the first trade's payBy, while the scheduler expires them.
