@@ -8,9 +8,9 @@ namespace ComputeBank.Samples.Auditor;
 
 /// <summary>
 /// What an auditor does with ComputeBank, over HTTP only (no database access): replay an account's history with the
-/// running balance after every event, ask the balance as of a past instant and check it against that replay, have the
-/// service verify the whole ledger (double entry, projections, hash chains), and export the whole ledger to CSV by
-/// walking the global event feed.
+/// running balance after every event, ask the balance as of a past instant and check it against that replay, list its
+/// trades on the market with their settlement records, have the service verify the whole ledger (double entry,
+/// projections, the market's hours, hash chains), and export the whole ledger to CSV by walking the global event feed.
 /// </summary>
 public static class AuditorSample
 {
@@ -83,17 +83,31 @@ public static class AuditorSample
             : $"   DIFFERS from the running balance after version {version} in the history above");
 
         output.WriteLine();
-        output.WriteLine("3. Verify the whole ledger: GET /api/v1/audit/verify");
+        output.WriteLine($"3. Trades on the market and their settlement records: GET /api/v1/market/trades?accountId={accountId}");
+        var trades = (await auditor.GetAsync($"/api/v1/market/trades?accountId={Uri.EscapeDataString(accountId)}&limit=1000", cancellationToken))["trades"]!.AsArray();
+        foreach (var trade in trades.Reverse())
+        {
+            var paid = trade!["settlement"] is JsonObject settlement
+                ? $", paid {(string?)settlement["amount"]} {(string?)settlement["currency"]} by {(string?)settlement["rail"]} ({(string?)settlement["paymentReference"]})"
+                : "";
+            output.WriteLine($"   {(string?)trade["tradeId"]}: {(string?)trade["hours"]} h {(string?)trade["resourceClass"]}/{(string?)trade["region"]}/{(string?)trade["period"]} " +
+                $"from {(string?)trade["sellerAccountId"]} at {(string?)trade["unitPrice"]} = {(string?)trade["amount"]} CNY, {(string?)trade["status"]}{paid}");
+        }
+
+        output.WriteLine($"   {trades.Count} trades; a settled one is a transfer in the history above (V1.CreditsTransferredIn with the same settlement)");
+
+        output.WriteLine();
+        output.WriteLine("4. Verify the whole ledger: GET /api/v1/audit/verify");
         var report = await auditor.GetAsync("/api/v1/audit/verify", cancellationToken);
         output.WriteLine($"   ok: {((bool?)report["ok"] == true ? "yes" : "NO")}, {(long?)report["eventsChecked"]} events in {(long?)report["streamsChecked"]} streams replayed, " +
-            $"{(long?)report["discrepancyCount"]} discrepancies (double entry per resource class, projections = fold of events, hash chains)");
+            $"{(long?)report["discrepancyCount"]} discrepancies (double entry per resource class, projections = fold of events, the market's hours, hash chains)");
         foreach (var discrepancy in report["discrepancies"]?.AsArray() ?? [])
         {
             output.WriteLine($"   - {discrepancy?.ToJsonString()}");
         }
 
         output.WriteLine();
-        output.WriteLine($"4. Export the ledger to CSV by walking the event feed: GET /api/v1/events?afterSequence=N&limit={FeedPage}");
+        output.WriteLine($"5. Export the ledger to CSV by walking the event feed: GET /api/v1/events?afterSequence=N&limit={FeedPage}");
         var (events, streams, last, mine) = await ExportAsync(auditor, csvPath, accountId, cancellationToken);
         output.WriteLine($"   {events} events of {streams} streams, sequences up to {last}, written to {csvPath}; {mine} of them are {accountId}'s");
         output.WriteLine("   one row per posting (signed hours) or per event that posts nothing, as deploy/local/cli export --format csv writes (docs/export-csv.md)");

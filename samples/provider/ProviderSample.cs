@@ -3,7 +3,7 @@ namespace ComputeBank.Samples.Provider;
 /// <summary>
 /// What a compute provider's own system does with ComputeBank: open its account, deposit idle GPU capacity for this and
 /// next month in two regions, sell credits to an SME with the e-CNY payment recorded, defer capacity it could not sell
-/// to a later period, and read its balances.
+/// to a later period, list next month's capacity on the market in both regions, and read its balances.
 /// </summary>
 public static class ProviderSample
 {
@@ -112,7 +112,29 @@ public static class ProviderSample
             "(deferring more than three periods costs 10%; the difference goes to bank.conversion)");
 
         output.WriteLine();
-        output.WriteLine($"5. Balances: GET /api/v1/accounts/{account}");
+        output.WriteLine($"5. List next month's capacity on the market, valid for a day: POST /api/v1/market/offers");
+        foreach (var (region, hours, price) in new[] { ("xiongan", "30", "11.80"), ("beijing", "20", "12.50") })
+        {
+            var bucket = $"{Gpu}/{region}/{nextMonth}";
+            var offer = await provider.PostAsync("/api/v1/market/offers", new
+            {
+                offerId = $"{account}.offer.{region}.{nextMonth}",
+                accountId = account,
+                resourceClass = Gpu,
+                region,
+                period = nextMonth.ToString(),
+                hours,
+                unitPrice = price,
+                minHours = "1",
+                validUntil = DateTimeOffset.UtcNow.AddDays(1).ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+            }, cancellationToken);
+            output.WriteLine($"   {(string?)offer["offerId"]}: {(string?)offer["hoursLeft"]} h of {bucket} at {(string?)offer["unitPrice"]} CNY/h, {(string?)offer["status"]}");
+        }
+
+        output.WriteLine("   the listed hours are pending on the account until they are sold, withdrawn or expire: nothing else can spend them");
+
+        output.WriteLine();
+        output.WriteLine($"6. Balances: GET /api/v1/accounts/{account}");
         var balances = await provider.GetAsync($"/api/v1/accounts/{account}", cancellationToken);
         output.WriteLine($"   status {(string?)balances["status"]}, version {(long?)balances["version"]}");
         Show.Balances(output, balances["balances"]);

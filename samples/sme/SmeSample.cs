@@ -6,16 +6,19 @@ namespace ComputeBank.Samples.Sme;
 /// <summary>
 /// What an SME's job scheduler does with ComputeBank: find the credits it bought, reserve them for a training job with
 /// a hold, capture what the job used, let an unused hold expire on its own, see the refusal when it asks for more than it
-/// has, and withdraw the rest.
+/// has, and withdraw the rest; then buy next month's capacity on the market across two regions, have the payment system
+/// confirm the payment of one trade, and let the other expire unpaid.
 /// </summary>
 public static class SmeSample
 {
     public const string Usage = """
-        usage: dotnet run --project samples/sme -- [--url URL] [--token JWT] [--run ID] [--expire-seconds N]
-          --url             the service (or $COMPUTEBANK_URL), e.g. http://127.0.0.1:5080
-          --token           the SME's token (or $COMPUTEBANK_TOKEN): deploy/local/cli token --role consumer --owner bright-ai
-          --run             the run of samples/provider that sold this SME its credits (or $COMPUTEBANK_RUN)
-          --expire-seconds  how soon the hold that is left to expire expires (default 3)
+        usage: dotnet run --project samples/sme -- [--url URL] [--token JWT] [--settlement-token JWT] [--run ID] [--expire-seconds N]
+          --url               the service (or $COMPUTEBANK_URL), e.g. http://127.0.0.1:5080
+          --token             the SME's token (or $COMPUTEBANK_TOKEN): deploy/local/cli token --role consumer --owner bright-ai
+          --settlement-token  the payment system's token (or $COMPUTEBANK_SETTLEMENT_TOKEN), which confirms a trade's payment:
+                              deploy/local/cli token --role settlement
+          --run               the run of samples/provider that sold this SME its credits (or $COMPUTEBANK_RUN)
+          --expire-seconds    how soon the hold that is left to expire expires (default 3)
         """;
 
     /// <summary>How long the sample waits for the scheduler to expire a hold after its <c>expiresAt</c>.</summary>
@@ -28,7 +31,7 @@ public static class SmeSample
     /// <summary>The same, with the environment variables read from <paramref name="environment"/>.</summary>
     public static Task RunAsync(string[] args, Func<string, string?> environment, TextWriter output, CancellationToken cancellationToken)
     {
-        var settings = SampleSettings.Parse(args, environment, ["url", "token", "run", "expire-seconds"]);
+        var settings = SampleSettings.Parse(args, environment, ["url", "token", "settlement-token", "run", "expire-seconds"]);
         var run = settings.Required("run", "COMPUTEBANK_RUN", "the --run given to samples/provider, which sold this SME its credits");
         var seconds = settings.Optional("expire-seconds", "COMPUTEBANK_EXPIRE_SECONDS") ?? "3";
         if (!int.TryParse(seconds, System.Globalization.CultureInfo.InvariantCulture, out var expireSeconds) || expireSeconds is < 1 or > 60)
@@ -36,18 +39,21 @@ public static class SmeSample
             throw new SampleException($"--expire-seconds '{seconds}' must be a whole number of seconds from 1 to 60", usage: true);
         }
 
-        return RunAsync(settings.Url(), settings.Token("token", "COMPUTEBANK_TOKEN", "consumer"), run, TimeSpan.FromSeconds(expireSeconds), output, cancellationToken);
+        return RunAsync(settings.Url(), settings.Token("token", "COMPUTEBANK_TOKEN", "consumer"),
+            settings.Token("settlement-token", "COMPUTEBANK_SETTLEMENT_TOKEN", "settlement"), run, TimeSpan.FromSeconds(expireSeconds), output, cancellationToken);
     }
 
     /// <param name="baseAddress">The service, e.g. http://127.0.0.1:5080.</param>
     /// <param name="token">A consumer token; its <c>owner</c> owns the SME account <c>{owner}-{run}</c>.</param>
+    /// <param name="settlementToken">A token of role <c>settlement</c>: the payment system confirming a payment.</param>
     /// <param name="run">The run of the provider sample that sold the credits.</param>
     /// <param name="expireAfter">How soon the hold that is left alone expires.</param>
     /// <param name="output">Where the walkthrough is written.</param>
     /// <param name="cancellationToken">Cancels the calls and the wait.</param>
-    public static async Task RunAsync(Uri baseAddress, string token, string run, TimeSpan expireAfter, TextWriter output, CancellationToken cancellationToken)
+    public static async Task RunAsync(Uri baseAddress, string token, string settlementToken, string run, TimeSpan expireAfter, TextWriter output, CancellationToken cancellationToken)
     {
         using var sme = new LedgerApi(baseAddress, token);
+        using var payments = new LedgerApi(baseAddress, settlementToken);
         var account = TourAccounts.Of(sme.Owner, run);
         output.WriteLine($"SME '{sme.Owner}', run {run}: account {account}");
 
@@ -115,11 +121,92 @@ public static class SmeSample
         var withdrawn = await sme.PostAsync("/api/v1/withdrawals", Withdrawal($"{account}.rest", account, location, rest, "inference batch"), cancellationToken);
         output.WriteLine($"   {Show.BalanceIn(withdrawn, account, where)}");
 
+        await BuyOnTheMarketAsync(sme, payments, account, location, output, cancellationToken);
+
         output.WriteLine();
-        output.WriteLine($"8. Balances: GET /api/v1/accounts/{account}");
+        output.WriteLine($"11. Balances: GET /api/v1/accounts/{account}");
         var final = await sme.GetAsync($"/api/v1/accounts/{account}", cancellationToken);
         output.WriteLine($"   status {(string?)final["status"]}, version {(long?)final["version"]}");
         Show.Balances(output, final["balances"]);
+    }
+
+    /// <summary>How long each trade of the market order may wait for its payment (the shortest window the market allows).</summary>
+    public const int PaymentWindowSeconds = 30;
+
+    /// <summary>
+    /// Steps 8 to 10: one order for next month's hours in two regions, filled from the cheapest offers; the payment system
+    /// pays the first trade (delivery versus payment), the second is left unpaid until the service's scheduler undoes it.
+    /// </summary>
+    private static async Task BuyOnTheMarketAsync(LedgerApi sme, LedgerApi payments, string account, Location bought, TextWriter output, CancellationToken cancellationToken)
+    {
+        var period = SamplePeriod.Parse(bought.Period).Plus(1).ToString();
+        var orderId = $"{account}.order.1";
+        output.WriteLine();
+        output.WriteLine($"8. Buy 40 h of {bought.ResourceClass} for {period} in beijing or xiongan at up to 13.00 CNY/h, {PaymentWindowSeconds} s to pay: POST /api/v1/market/orders");
+        var order = await sme.PostAsync("/api/v1/market/orders", new
+        {
+            orderId,
+            accountId = account,
+            bought.ResourceClass,
+            period,
+            regions = new[] { "beijing", "xiongan" },
+            hours = "40",
+            maxUnitPrice = "13.00",
+            paymentWindowSeconds = PaymentWindowSeconds,
+        }, cancellationToken);
+        output.WriteLine($"   {(string?)order["status"]}: {(string?)order["hoursFilled"]} h in {order["trades"]!.AsArray().Count} trades, cheapest first");
+        var trades = order["trades"]!.AsArray().Select(t => t!).ToList();
+        foreach (var trade in trades)
+        {
+            output.WriteLine($"   {(string?)trade["tradeId"]}: {(string?)trade["hours"]} h in {(string?)trade["region"]} at {(string?)trade["unitPrice"]} = {(string?)trade["amount"]} CNY, " +
+                $"{(string?)trade["status"]}, from {(string?)trade["sellerAccountId"]}");
+        }
+
+        if (trades.Count < 2)
+        {
+            throw new SampleException($"the order made {trades.Count} trade(s); run samples/provider first (it lists offers in two regions for {period})");
+        }
+
+        var (paid, unpaid) = (trades[0], trades[1]);
+        var paidId = (string)paid["tradeId"]!;
+        output.WriteLine();
+        output.WriteLine($"9. The payment system confirms {(string?)paid["amount"]} CNY paid in e-CNY for {paidId}: POST /api/v1/market/trades/{paidId}/payments (role settlement)");
+        var settled = await payments.PostAsync($"/api/v1/market/trades/{Uri.EscapeDataString(paidId)}/payments", new
+        {
+            paymentReference = $"ecny-{account}-trade-1",
+            amount = (string)paid["amount"]!,
+            currency = "CNY",
+            rail = "e-cny",
+        }, cancellationToken);
+        output.WriteLine($"   trade {(string?)settled["status"]}, settlement {(string?)settled["settlement"]!["paymentReference"]}: the hours were delivered in the same commit");
+        var where = $"{bought.ResourceClass}/{(string?)paid["region"]}/{period}";
+        output.WriteLine($"   {where}: available {await AvailableAsync(sme, account, where, cancellationToken)} h");
+
+        var unpaidId = (string)unpaid["tradeId"]!;
+        output.WriteLine();
+        output.WriteLine($"10. Leave {unpaidId} unpaid: GET /api/v1/market/trades/{unpaidId} until the service's scheduler has undone it at payBy");
+        var expired = await WaitUntilTradeEndedAsync(sme, unpaidId, DateTimeOffset.Parse((string)unpaid["payBy"]!, System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
+        output.WriteLine($"   trade {(string?)expired["status"]} at {(string?)expired["endedAt"]} (payBy {(string?)expired["payBy"]}); nobody asked, and its hours went back to the offer");
+    }
+
+    /// <summary>Polls a trade until it has ended (<c>endedAt</c> set: the scheduler's expiry is written, not only due).</summary>
+    private static async Task<JsonNode> WaitUntilTradeEndedAsync(LedgerApi sme, string tradeId, DateTimeOffset payBy, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var trade = await sme.GetAsync($"/api/v1/market/trades/{Uri.EscapeDataString(tradeId)}", cancellationToken);
+            if (trade["endedAt"] is not null)
+            {
+                return trade;
+            }
+
+            if (DateTimeOffset.UtcNow > payBy + ExpiryPatience)
+            {
+                throw new SampleException($"trade {tradeId} was not undone {ExpiryPatience.TotalSeconds} s after its payBy: is the service's scheduler running?");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+        }
     }
 
     /// <summary>The bucket the credits were bought in; its members serialize as the body fields of the same names.</summary>

@@ -15,11 +15,16 @@ namespace ComputeBank.Samples.Tests;
 public sealed partial class SampleTests(ServiceFixture service)
 {
     private const string ThisMonth = "2026-11";
+
+    // The samples that buy on the market run in months of their own, so that the book of their next month holds only
+    // the offers their own provider run listed (the other tests' providers list in 2026-12).
+    private const string SmeMonth = "2027-06";
+    private const string AuditorMonth = "2028-06";
     private const string Provider = "acme-cloud";
     private const string Sme = "bright-ai";
 
     [Fact]
-    public async Task Provider_OpensDepositsSellsAndDefers()
+    public async Task Provider_OpensDepositsSellsDefersAndListsOffers()
     {
         var run = NewRun();
 
@@ -29,10 +34,10 @@ public sealed partial class SampleTests(ServiceFixture service)
     }
 
     [Fact]
-    public async Task Sme_HoldsCapturesLetsAHoldExpireIsRefusedAndWithdrawsTheRest()
+    public async Task Sme_HoldsCapturesLetsAHoldExpireIsRefusedAndWithdrawsTheRest_AndBuysOnTheMarket()
     {
         var run = NewRun();
-        await ProviderAsync(run);
+        await ProviderAsync(run, SmeMonth);
 
         var output = await SmeAsync(run);
 
@@ -40,10 +45,10 @@ public sealed partial class SampleTests(ServiceFixture service)
     }
 
     [Fact]
-    public async Task Auditor_ReplaysTravelsInTimeVerifiesAndExportsTheFeed()
+    public async Task Auditor_ReplaysTravelsInTimeListsTradesVerifiesAndExportsTheFeed()
     {
         var run = NewRun();
-        await ProviderAsync(run);
+        await ProviderAsync(run, AuditorMonth);
         await SmeAsync(run);
         var csv = Path.Combine(Path.GetTempPath(), $"computebank-ledger-{run}.csv");
         var output = new StringWriter();
@@ -61,7 +66,7 @@ public sealed partial class SampleTests(ServiceFixture service)
             var sequences = rows.Select(r => long.Parse(r.Split(',')[0], System.Globalization.CultureInfo.InvariantCulture)).ToList();
             Assert.Equal(Enumerable.Range(1, (int)events).Select(i => (long)i), sequences.Distinct());
             Assert.Equal(sequences.Order(), sequences);
-            Assert.Equal(7, rows.Where(r => r.Contains($",account-{Sme}-{run},", StringComparison.Ordinal)).Select(r => r.Split(',')[0]).Distinct().Count());
+            Assert.Equal(8, rows.Where(r => r.Contains($",account-{Sme}-{run},", StringComparison.Ordinal)).Select(r => r.Split(',')[0]).Distinct().Count());
             Assert.Contains($"{events} events in {streams} streams replayed", text, StringComparison.Ordinal);
             Assert.Contains($"{events} events of {streams} streams, sequences up to {events}", text, StringComparison.Ordinal);
             Approvals.VerifyText(Scrub(CountsPattern().Replace(text.Replace(csv, "{csv}", StringComparison.Ordinal), "{count}"), run));
@@ -124,7 +129,8 @@ public sealed partial class SampleTests(ServiceFixture service)
         { "provider", ["--url", "http://127.0.0.1:1", "--token", "a.b.c", "--buyer-token", "a.b.c", "--period", "November"], "period 'November' is not a month written yyyy-MM" },
         { "provider", ["--colour", "red"], "unknown argument '--colour'" },
         { "sme", ["--url", "http://127.0.0.1:1", "--token", "x"], "missing --run (or $COMPUTEBANK_RUN)" },
-        { "sme", ["--url", "http://127.0.0.1:1", "--token", "not-a-jwt", "--run", "r1"], "the token is not a JWT" },
+        { "sme", ["--url", "http://127.0.0.1:1", "--token", "x", "--run", "r1"], "missing --settlement-token (or $COMPUTEBANK_SETTLEMENT_TOKEN): a bearer token of role settlement" },
+        { "sme", ["--url", "http://127.0.0.1:1", "--token", "not-a-jwt", "--settlement-token", "a.b.c", "--run", "r1"], "the token is not a JWT" },
         { "sme", ["--run", "r1", "--expire-seconds", "0"], "--expire-seconds '0' must be a whole number of seconds from 1 to 60" },
         { "auditor", ["--url", "http://127.0.0.1:1", "--token", "x"], "missing --account (or $COMPUTEBANK_ACCOUNT)" },
         { "auditor", ["--url"], "--url needs a value" },
@@ -167,17 +173,17 @@ public sealed partial class SampleTests(ServiceFixture service)
         Assert.StartsWith($"Provider '{Provider}', run {run}: account {Provider}-{run}, this month {ThisMonth}, next month 2026-12", output.ToString(), StringComparison.Ordinal);
     }
 
-    private async Task<string> ProviderAsync(string run)
+    private async Task<string> ProviderAsync(string run, string month = ThisMonth)
     {
         var output = new StringWriter();
-        await ProviderSample.RunAsync(service.BaseAddress, service.Token(Roles.Provider, Provider), service.Token(Roles.Consumer, Sme), run, ThisMonth, output, CancellationToken.None);
+        await ProviderSample.RunAsync(service.BaseAddress, service.Token(Roles.Provider, Provider), service.Token(Roles.Consumer, Sme), run, month, output, CancellationToken.None);
         return output.ToString();
     }
 
     private async Task<string> SmeAsync(string run)
     {
         var output = new StringWriter();
-        await SmeSample.RunAsync(service.BaseAddress, service.Token(Roles.Consumer, Sme), run, TimeSpan.FromSeconds(2), output, CancellationToken.None);
+        await SmeSample.RunAsync(service.BaseAddress, service.Token(Roles.Consumer, Sme), service.Token(Roles.Settlement), run, TimeSpan.FromSeconds(2), output, CancellationToken.None);
         return output.ToString();
     }
 
