@@ -12,7 +12,8 @@ namespace ComputeBank.FaultTests;
 /// acknowledged transfer is in the ledger exactly once, every refused one left nothing, every lost answer is resolved
 /// by a retry with the same id, and the projections equal the fold of the events. Readers also go through the
 /// service (<see cref="ServiceReaders"/>); after healing the async projections must catch up with every event, and
-/// the product's own audit verify must find nothing.
+/// the product's own audit verify must find nothing. Market clients trade beside the bank's (<see cref="MarketWorkload"/>):
+/// trades await payment while nodes die, and every deadline must still fire exactly once (<see cref="MarketChecker"/>).
 /// The short form runs about 60 s (COMPUTEBANK_FAULT_SECONDS overrides: 600 for the long form).
 /// </summary>
 public sealed class BankFaultTests
@@ -20,6 +21,8 @@ public sealed class BankFaultTests
     private const int Accounts = 100;
     private const int Clients = 32;
     private const int Readers = 2;
+    private const int MarketProviders = 2;
+    private const int MarketConsumers = 4;
 
     [Fact]
     public async Task BankWorkload_UnderKilledNodesTerminatedConnectionsAndADatabaseRestart_KeepsEveryInvariant()
@@ -42,14 +45,17 @@ public sealed class BankFaultTests
 
             var workload = new BankWorkload(nodes, Accounts, seed: 7);
             await workload.SetUpAsync(CancellationToken.None);
+            var market = new MarketWorkload(nodes, seed: 7);
+            await market.SetUpAsync(CancellationToken.None);
             var setUpSequence = await HighestSequenceAsync(cluster);
 
             using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
             var load = workload.RunAsync(Clients, stop.Token);
+            var trading = market.RunAsync(MarketProviders, MarketConsumers, stop.Token);
             var reads = ReadTotalsAsync(cluster, readAnomalies, stop.Token);
             var serviceReads = serviceReaders.RunAsync(Readers, setUpSequence, stop.Token);
             var nemesis = NemesisAsync(cluster, nodes, faults, seconds, stop.Token);
-            await Task.WhenAll(load, reads, serviceReads, nemesis);
+            await Task.WhenAll(load, trading, reads, serviceReads, nemesis);
 
             // Heal: every node up, then resolve every lost answer by retrying with the same operation id.
             foreach (var node in nodes.Where(n => !n.IsRunning))
@@ -65,12 +71,23 @@ public sealed class BankFaultTests
                 lost.Attempts += retry.Attempts;
             }
 
+            await market.ResolveLostAsync();
+            // Every trade and offer has a deadline at most 40 s after the load stopped; each must fire exactly once.
+            var marketChecker = new MarketChecker(cluster.ConnectionString());
+            await marketChecker.CheckAsync(market.Operations, TimeSpan.FromSeconds(120), CancellationToken.None);
+
             var checker = new LedgerChecker(cluster.ConnectionString());
             await checker.CheckAsync(workload.Operations, Accounts, CancellationToken.None);
             await checker.CheckAsyncProjectionsAsync(TimeSpan.FromSeconds(120), CancellationToken.None);
             await checker.VerifyThroughServiceAsync(nodes, CancellationToken.None);
             await serviceReaders.CheckAgainstEventsAsync(cluster.ConnectionString(), checker.Anomalies, CancellationToken.None);
             checker.Anomalies.AddRange(readAnomalies);
+            checker.Anomalies.AddRange(marketChecker.Anomalies);
+            foreach (var (figure, value) in marketChecker.Figures)
+            {
+                checker.Figures[figure] = value;
+            }
+
             checker.Anomalies.AddRange(serviceReaders.Anomalies);
             checker.Figures["balance reads checked (SQL, one snapshot each)"] = ReadsChecked.ToString(CultureInfo.InvariantCulture);
             checker.Figures["account reads through the service"] = serviceReaders.AccountReads.ToString(CultureInfo.InvariantCulture);

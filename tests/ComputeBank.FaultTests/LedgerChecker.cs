@@ -155,7 +155,7 @@ public sealed class LedgerChecker(string connectionString)
         Figures["async projections"] = string.Join(", ", checkpoints.Select(c => $"{c.Key} at {c.Value}")) +
                                        $" of head {head}, {clock.Elapsed.TotalSeconds:F1} s after healing";
 
-        // The pools fold of the event types this workload writes (deposits, withdrawals, transfers); audit verify
+        // The pools fold of the event types the workloads write (deposits, withdrawals, transfers, market sales); audit verify
         // below folds every type with the product's own code.
         await using var check = new NpgsqlConnection(connectionString);
         await check.OpenAsync(cancellationToken);
@@ -169,7 +169,7 @@ public sealed class LedgerChecker(string connectionString)
                 SELECT e.data->'bucket'->>'resourceClass' AS cls, e.data->'bucket'->>'region' AS rg, e.data->'bucket'->>'period' AS pd,
                        sum(CASE WHEN e.type = 'V1.CapacityDeposited' THEN (e.data->>'hours')::numeric * 1000 ELSE 0 END) AS deposited,
                        sum(CASE WHEN e.type = 'V1.CreditsWithdrawn' THEN (e.data->>'hours')::numeric * 1000 ELSE 0 END) AS withdrawn,
-                       sum(CASE WHEN e.type = 'V1.CreditsTransferredOut' THEN (e.data->>'hours')::numeric * 1000 ELSE 0 END) AS transferred
+                       sum(CASE WHEN e.type IN ('V1.CreditsTransferredOut', 'V1.MarketSaleSettled') THEN (e.data->>'hours')::numeric * 1000 ELSE 0 END) AS transferred
                 FROM cb.events e WHERE e.stream_id LIKE 'account-%' AND e.data ? 'bucket' GROUP BY 1, 2, 3),
             live AS (
                 SELECT * FROM cb.pool_totals WHERE generation = (SELECT live FROM cb.read_model_generations WHERE name = 'pools'))

@@ -35,7 +35,7 @@ public static class DurableMessagingFeatures
             sp.GetRequiredService<Wolverine.Runtime.IWolverineRuntime>(), sp.GetRequiredService<DatabaseDependentServices>(),
             sp.GetRequiredService<ILogger<ScheduledMessages>>()));
         services.AddSingleton<IStateProjection>(sp => new HoldExpiryScheduling(sp.GetRequiredService<ScheduledMessages>()));
-        services.AddSingleton<IStateProjection>(sp => new MarketDeadlineScheduling(sp.GetRequiredService<ScheduledMessages>()));
+        services.AddSingleton<IInlineProjection>(sp => new MarketDeadlineScheduling(sp.GetRequiredService<ScheduledMessages>()));
         services.AddSingleton<IInlineProjection>(sp => new IntegrationEventsProjection(sp.GetRequiredService<ScheduledMessages>(), sp.GetRequiredService<WebhookOptions>()));
         services.AddSingleton(sp => new WebhookSender(sp.GetRequiredService<WebhookOptions>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new EarlierOutbox(sp.GetRequiredService<MartenEventStore>().DataSource, schema, sp.GetRequiredService<ScheduledMessages>()));

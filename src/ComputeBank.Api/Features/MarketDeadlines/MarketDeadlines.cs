@@ -6,7 +6,7 @@ using ComputeBank.Domain;
 using ComputeBank.Domain.Market;
 using ComputeBank.Messaging;
 using ComputeBank.Messaging.Durable;
-using Npgsql;
+using ComputeBank.EventStore;
 using Wolverine;
 using Wolverine.ErrorHandling;
 using Wolverine.Runtime.Handlers;
@@ -15,34 +15,42 @@ namespace ComputeBank.Api.Features.MarketDeadlines;
 
 /// <summary>
 /// The market's deadlines are Wolverine scheduled messages stored in the SAME transaction as the events that set them,
-/// as hold expiries are: a trade opened (trade stream at version 1, awaiting payment) schedules
-/// <see cref="TradePaymentDue"/> at its payBy; an offer listed (offer stream at version 1) schedules
-/// <see cref="OfferValidityEnded"/> at its validUntil. A trade settled or cancelled, or an offer withdrawn, drops its
-/// deadline in that transaction. Whichever node's durability agent is up runs a due deadline once, as the command
-/// <c>expire-trade:{tradeId}</c> or <c>expire-offer:{offerId}</c>; if the trade or offer ended first the command is refused
-/// and changes nothing. A payment from payBy on is refused by the domain (<c>trade_expired</c>) whether or not the expiry
-/// has run.
+/// as hold expiries are: <c>TradeOpened</c> schedules <see cref="TradePaymentDue"/> at the trade's payBy;
+/// <c>OfferListed</c> schedules <see cref="OfferValidityEnded"/> at the offer's validUntil. A trade settled or cancelled,
+/// or an offer withdrawn, drops its deadline in that transaction. Whichever node's durability agent is up runs a due
+/// deadline once, as the command <c>expire-trade:{tradeId}</c> or <c>expire-offer:{offerId}</c>; if the trade or offer
+/// ended first the command is refused and changes nothing. A payment from payBy on is refused by the domain
+/// (<c>trade_expired</c>) whether or not the expiry has run.
 /// </summary>
-public sealed class MarketDeadlineScheduling(ScheduledMessages scheduled) : IStateProjection
+/// <remarks>
+/// This reads the commit's events, not the streams' states: an offer listed and taken from by an order in the same
+/// group commit is written at version 2 by the end of it, so "version 1 and on the book" (how hold expiries are found)
+/// would miss its listing and leave it on the book for ever (found by the fault suite's market clients). Schedules are
+/// written before drops, so a deadline set and dropped in one commit is gone at its end.
+/// </remarks>
+public sealed class MarketDeadlineScheduling(ScheduledMessages scheduled) : IInlineProjection
 {
-    public IEnumerable<NpgsqlBatchCommand> Project(IReadOnlyList<(string StreamId, long Version, object State)> states)
+    public void Apply(IEventSession session, IReadOnlyList<PendingEvent> events)
     {
         var set = new List<(string, object, DateTimeOffset)>();
         var dropped = new List<string>();
-        foreach (var (_, version, state) in states)
+        foreach (var pending in events)
         {
-            switch (state)
+            switch (pending.Data)
             {
-                case TradeState { Status: TradeStatus.AwaitingPayment } trade when version == 1:
-                    set.Add((TradeExpiry.OperationIdFor(trade.TradeId).Value, new TradePaymentDue(trade.TradeId.Value, trade.PayBy), trade.PayBy));
+                case TradeOpened opened:
+                    set.Add((TradeExpiry.OperationIdFor(opened.TradeId).Value, new TradePaymentDue(opened.TradeId.Value, opened.PayBy), opened.PayBy));
                     break;
-                case TradeState { Status: TradeStatus.Settled or TradeStatus.Cancelled } ended:
-                    dropped.Add(TradeExpiry.OperationIdFor(ended.TradeId).Value);
+                case TradeSettled settled:
+                    dropped.Add(TradeExpiry.OperationIdFor(settled.TradeId).Value);
                     break;
-                case OfferState { IsOnBook: true } offer when version == 1:
-                    set.Add((OfferExpiry.OperationIdFor(offer.OfferId).Value, new OfferValidityEnded(offer.OfferId.Value, offer.ValidUntil), offer.ValidUntil));
+                case TradeUndone { Reason: TradeUndoReason.Cancelled } cancelled:
+                    dropped.Add(TradeExpiry.OperationIdFor(cancelled.TradeId).Value);
                     break;
-                case OfferState { Status: OfferStatus.Withdrawn } withdrawn:
+                case OfferListed listed:
+                    set.Add((OfferExpiry.OperationIdFor(listed.OfferId).Value, new OfferValidityEnded(listed.OfferId.Value, listed.ValidUntil), listed.ValidUntil));
+                    break;
+                case OfferClosed { Reason: OfferCloseReason.Withdrawn } withdrawn:
                     dropped.Add(OfferExpiry.OperationIdFor(withdrawn.OfferId).Value);
                     break;
             }
@@ -50,12 +58,12 @@ public sealed class MarketDeadlineScheduling(ScheduledMessages scheduled) : ISta
 
         if (set.Count > 0)
         {
-            yield return scheduled.ScheduleStatement(set);
+            session.Enqueue(scheduled.ScheduleStatement(set));
         }
 
         if (dropped.Count > 0)
         {
-            yield return scheduled.CancelStatement(dropped);
+            session.Enqueue(scheduled.CancelStatement(dropped));
         }
     }
 }
