@@ -100,7 +100,7 @@ internal static class MarketAudit
                 if (want != have)
                 {
                     add(new Discrepancy(3, Pending, $"{account.AccountId} {bucket}: pending {have}, but open offers + trades awaiting payment + holds = {want}",
-                        account.AccountId.Value, StreamIds.Account(account.AccountId), BucketRef.Of(bucket), "pending", want.ToString(), have.ToString()));
+                        account.AccountId.Value, StreamIds.Account(account.AccountId), BucketRef.Of(bucket), Field: "pending", Expected: want.ToString(), Found: have.ToString()));
                 }
             }
         }
@@ -113,7 +113,7 @@ internal static class MarketAudit
         if (offerSays != tradesSay)
         {
             add(new Discrepancy(3, Hours, $"{streamId}: {field} {offerSays}, but its trades hold {tradesSay}",
-                offer.ProviderAccountId.Value, streamId, BucketRef.Of(offer.Bucket), field, tradesSay.ToString(), offerSays.ToString()));
+                offer.ProviderAccountId.Value, streamId, BucketRef.Of(offer.Bucket), Field: field, Expected: tradesSay.ToString(), Found: offerSays.ToString()));
         }
     }
 }

@@ -48,6 +48,28 @@ public static class MarketClient
         }
     }
 
+    /// <summary>A provider lists 10 h at 3.00 in beijing; a consumer buys 4 h (paid) and 2 h (cancelled), from beijing only.</summary>
+    public static async Task<(string OfferId, string Paid, string Cancelled)> PaidAndCancelledTradesAsync(this LedgerClient client)
+    {
+        static string Id(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
+        var (provider, consumer, offerId) = (Id("prov"), Id("cons"), Id("offer"));
+        await client.ProviderWithAsync(provider, "20", "beijing");
+        (await client.OpenAsync(consumer)).ShouldBe(HttpStatusCode.Created);
+        (await client.ListAsync(offerId, provider, "10", "3.00")).ShouldBe(HttpStatusCode.Created);
+        var paid = (string)(await client.OrderAsync(Id("order"), consumer, "4", "3", ["beijing"])).ShouldBe(HttpStatusCode.Created).Body!["trades"]![0]!["tradeId"]!;
+        var cancelled = (string)(await client.OrderAsync(Id("order"), consumer, "2", "3", ["beijing"])).ShouldBe(HttpStatusCode.Created).Body!["trades"]![0]!["tradeId"]!;
+        (await client.PayAsync(paid, Id("ref"), "12.00")).ShouldBe(HttpStatusCode.OK);
+        (await client.CancelAsync(cancelled)).ShouldBe(HttpStatusCode.OK);
+        return (offerId, paid, cancelled);
+    }
+
+    /// <summary>GET /api/v1/audit/verify.</summary>
+    public static async Task<JsonNode> VerifyAsync(this LedgerClient client) => (await client.GetAsync("/api/v1/audit/verify")).ShouldBe(HttpStatusCode.OK).Body!;
+
+    /// <summary>The discrepancies of a report with the given check.</summary>
+    public static List<JsonNode> Findings(JsonNode report, string check) =>
+        [.. report["discrepancies"]!.AsArray().Where(d => (string?)d!["check"] == check).Select(d => d!)];
+
     /// <summary>posted/pending/available of one gpu.h100 bucket.</summary>
     public static async Task<(string Posted, string Pending, string Available)> BucketAsync(this LedgerClient client, string accountId, string region)
     {
