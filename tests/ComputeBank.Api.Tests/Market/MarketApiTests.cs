@@ -211,6 +211,39 @@ public sealed class MarketApiTests(DurableApiFactory factory) : IClassFixture<Du
         Assert.Equal(("4.000", "0.000", "4.000"), await BucketAsync(consumer, "shanghai"));
     }
 
+    [Fact]
+    public async Task GivenTradesAndOffersInEveryStatus_WhenFilteringTheLists_ThenEachStatusListsItsOwn()
+    {
+        var (provider, consumer, period) = (Id("prov"), Id("cons"), "2027-05");
+        (await _client.OpenAsync(provider, "provider")).ShouldBe(HttpStatusCode.Created);
+        (await _client.OpenAsync(consumer)).ShouldBe(HttpStatusCode.Created);
+        (await _client.DepositAsync(Id("dep"), provider, "10", period: period)).ShouldBe(HttpStatusCode.Created);
+        var (kept, withdrawn) = (Id("kept"), Id("gone"));
+        (await _client.ListAsync(kept, provider, "5", "1.00", period: period)).ShouldBe(HttpStatusCode.Created);
+        (await _client.ListAsync(withdrawn, provider, "1", "9.00", period: period)).ShouldBe(HttpStatusCode.Created);
+        (await _client.WithdrawOfferAsync(withdrawn)).ShouldBe(HttpStatusCode.OK);
+        var settled = (string)(await _client.OrderAsync(Id("order"), consumer, "1", "1", period: period)).Body!["trades"]![0]!["tradeId"]!;
+        var cancelled = (string)(await _client.OrderAsync(Id("order"), consumer, "1", "1", period: period)).Body!["trades"]![0]!["tradeId"]!;
+        var open = (string)(await _client.OrderAsync(Id("order"), consumer, "1", "1", period: period)).Body!["trades"]![0]!["tradeId"]!;
+        (await _client.PayAsync(settled, Id("ref"), "1.00")).ShouldBe(HttpStatusCode.OK);
+        (await _client.CancelAsync(cancelled)).ShouldBe(HttpStatusCode.OK);
+
+        async Task<string[]> TradesAsync(string status) =>
+            [.. (await _client.GetAsync($"/api/v1/market/trades?accountId={consumer}&status={status}")).ShouldBe(HttpStatusCode.OK).Body!["trades"]!.AsArray().Select(t => (string)t!["tradeId"]!)];
+        async Task<string[]> OffersAsync(string status) =>
+            [.. (await _client.GetAsync($"/api/v1/market/offers?resourceClass=gpu.h100&period={period}&status={status}")).ShouldBe(HttpStatusCode.OK).Body!["offers"]!.AsArray().Select(o => (string)o!["offerId"]!)];
+
+        Assert.Equal([settled], await TradesAsync("settled"));
+        Assert.Equal([cancelled], await TradesAsync("cancelled"));
+        Assert.Equal([open], await TradesAsync("awaiting_payment"));
+        Assert.Empty(await TradesAsync("expired"));
+        Assert.Equal([kept], await OffersAsync("open"));
+        Assert.Equal([withdrawn], await OffersAsync("withdrawn"));
+        Assert.Empty(await OffersAsync("filled"));
+        (await _client.GetAsync($"/api/v1/market/trades?accountId={consumer}&status=lost")).ShouldBeProblem(HttpStatusCode.BadRequest, "validation_failed");
+        (await _client.GetAsync($"/api/v1/market/offers?resourceClass=gpu.h100")).ShouldBeProblem(HttpStatusCode.BadRequest, "validation_failed");
+    }
+
     private Task<(string, string, string)> BucketAsync(string account, string region) => _client.BucketAsync(account, region);
 
     private Task<long> EventCountAsync() => factory.Database.ScalarAsync<long>("SELECT count(*) FROM cb.events");

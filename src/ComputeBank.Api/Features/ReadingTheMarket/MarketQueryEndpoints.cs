@@ -126,7 +126,7 @@ public static class MarketQueryEndpoints
             "open" => "o.status = 'open' AND o.valid_until > $4",
             "expired" => "(o.status = 'expired' OR (o.status IN ('open', 'filled') AND o.valid_until <= $4))",
             "filled" => "o.status = 'filled' AND o.valid_until > $4",
-            _ => "o.status = 'withdrawn' AND $4 = $4",
+            _ => "o.status = 'withdrawn'",
         };
         await using var command = store.DataSource.CreateCommand(
             $"SELECT o.state, o.version FROM {store.Schema}.market_offers o " +
@@ -232,11 +232,11 @@ public static class MarketQueryEndpoints
         var now = time.GetUtcNow();
         var statusFilter = status switch
         {
-            null => "$3 = $3",
+            null => "true",
             "awaiting_payment" => "t.status = 'awaiting_payment' AND t.pay_by > $3",
             "expired" => "(t.status = 'expired' OR (t.status = 'awaiting_payment' AND t.pay_by <= $3))",
-            "settled" => "t.status = 'settled' AND $3 = $3",
-            _ => "t.status = 'cancelled' AND $3 = $3",
+            "settled" => "t.status = 'settled'",
+            _ => "t.status = 'cancelled'",
         };
         var page = $"{statusFilter} AND ($4::timestamptz IS NULL OR (t.opened_at, t.trade_id) < ($4, $5))";
         await using var command = store.DataSource.CreateCommand(
