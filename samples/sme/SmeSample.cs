@@ -102,7 +102,7 @@ public static class SmeSample
         var reserved = await PlaceHoldAsync(sme, evaluation, account, location, "5", expiresAt, cancellationToken);
         output.WriteLine($"   hold {(string?)reserved["hold"]!["status"]}: {Show.BalanceIn(reserved, account, where)}");
         output.WriteLine($"   waiting for the service's scheduler to expire it: GET /api/v1/holds/{evaluation} until it has ended");
-        var expired = await WaitUntilEndedAsync(sme, evaluation, expiresAt, cancellationToken);
+        var expired = await WaitUntilEndedAsync(sme, $"/api/v1/holds/{evaluation}", expiresAt, $"hold {evaluation}", cancellationToken);
         output.WriteLine($"   hold {(string?)expired["status"]}, released by the scheduler at {(string?)expired["endedAt"]} (expiresAt {(string?)expired["expiresAt"]}); nobody asked");
         output.WriteLine($"   available again: {await AvailableAsync(sme, account, where, cancellationToken)} h");
 
@@ -185,28 +185,9 @@ public static class SmeSample
         var unpaidId = (string)unpaid["tradeId"]!;
         output.WriteLine();
         output.WriteLine($"10. Leave {unpaidId} unpaid: GET /api/v1/market/trades/{unpaidId} until the service's scheduler has undone it at payBy");
-        var expired = await WaitUntilTradeEndedAsync(sme, unpaidId, DateTimeOffset.Parse((string)unpaid["payBy"]!, System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
+        var payBy = DateTimeOffset.Parse((string)unpaid["payBy"]!, System.Globalization.CultureInfo.InvariantCulture);
+        var expired = await WaitUntilEndedAsync(sme, $"/api/v1/market/trades/{Uri.EscapeDataString(unpaidId)}", payBy, $"trade {unpaidId}", cancellationToken);
         output.WriteLine($"   trade {(string?)expired["status"]} at {(string?)expired["endedAt"]} (payBy {(string?)expired["payBy"]}); nobody asked, and its hours went back to the offer");
-    }
-
-    /// <summary>Polls a trade until it has ended (<c>endedAt</c> set: the scheduler's expiry is written, not only due).</summary>
-    private static async Task<JsonNode> WaitUntilTradeEndedAsync(LedgerApi sme, string tradeId, DateTimeOffset payBy, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            var trade = await sme.GetAsync($"/api/v1/market/trades/{Uri.EscapeDataString(tradeId)}", cancellationToken);
-            if (trade["endedAt"] is not null)
-            {
-                return trade;
-            }
-
-            if (DateTimeOffset.UtcNow > payBy + ExpiryPatience)
-            {
-                throw new SampleException($"trade {tradeId} was not undone {ExpiryPatience.TotalSeconds} s after its payBy: is the service's scheduler running?");
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
-        }
     }
 
     /// <summary>The bucket the credits were bought in; its members serialize as the body fields of the same names.</summary>
@@ -226,23 +207,23 @@ public static class SmeSample
     }
 
     /// <summary>
-    /// Polls the hold until the scheduler has released it (<c>endedAt</c> is set: the release event is written and the
-    /// reservation is back in <c>available</c>). The status alone says <c>expired</c> as soon as <c>expiresAt</c> has
-    /// passed, because from then on the hold can no longer be captured, which can be a moment before the release runs.
+    /// Polls a hold or trade (<paramref name="path"/>) until the scheduler has ended it (<c>endedAt</c> is set: the release
+    /// or expiry event is written and the hours are back). The status alone says <c>expired</c> as soon as the deadline has
+    /// passed, because from then on it can no longer be captured or paid, which can be a moment before the scheduler runs.
     /// </summary>
-    private static async Task<JsonNode> WaitUntilEndedAsync(LedgerApi sme, string holdId, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    private static async Task<JsonNode> WaitUntilEndedAsync(LedgerApi sme, string path, DateTimeOffset deadline, string what, CancellationToken cancellationToken)
     {
         while (true)
         {
-            var hold = await sme.GetAsync($"/api/v1/holds/{holdId}", cancellationToken);
-            if (hold["endedAt"] is not null)
+            var resource = await sme.GetAsync(path, cancellationToken);
+            if (resource["endedAt"] is not null)
             {
-                return hold;
+                return resource;
             }
 
-            if (DateTimeOffset.UtcNow > expiresAt + ExpiryPatience)
+            if (DateTimeOffset.UtcNow > deadline + ExpiryPatience)
             {
-                throw new SampleException($"hold {holdId} was not released {ExpiryPatience.TotalSeconds} s after its expiry: is the service's scheduler running?");
+                throw new SampleException($"{what} was not ended {ExpiryPatience.TotalSeconds} s after its deadline: is the service's scheduler running?");
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);

@@ -89,29 +89,43 @@ public sealed class BankWorkload(IReadOnlyList<ServiceNode> nodes, int accounts,
     /// <summary>Sends the operation until a definite answer (2xx or 4xx other than 429), rotating over the nodes.</summary>
     public async Task SendUntilAnsweredAsync(Operation operation, int startNode, int maxAttempts, CancellationToken stop)
     {
+        var answer = await SendUntilDefiniteAsync(_http, nodes, startNode, maxAttempts, node => new HttpRequestMessage(HttpMethod.Post, new Uri(node.BaseAddress, "/api/v1/transfers"))
+        {
+            Content = JsonContent.Create(new
+            {
+                transferId = operation.OperationId, fromAccountId = operation.From, toAccountId = operation.To,
+                resourceClass = "gpu.h100", region = "beijing", period = Period, hours = operation.Hours,
+            }),
+        }, () => operation.Attempts++, stop);
+        if (answer is { } definite)
+        {
+            operation.Status = definite.Status;
+            operation.Outcome = definite.Status < 300 ? Outcome.Acknowledged : Outcome.Refused;
+            operation.Replayed = definite.Replayed;
+            operation.Code = definite.Status >= 400 ? (string?)definite.Body?["code"] : null;
+        }
+    }
+
+    /// <summary>
+    /// Sends the request <paramref name="build"/> makes for each node in turn, from <paramref name="startNode"/> on, until a
+    /// definite answer (2xx, or 4xx other than 429); a timeout, a connection error, a 5xx or a 429 is tried again on the
+    /// next node after a short pause, as a careful client would. Null when no definite answer came.
+    /// </summary>
+    public static async Task<(int Status, JsonObject? Body, bool Replayed)?> SendUntilDefiniteAsync(
+        HttpClient http, IReadOnlyList<ServiceNode> nodes, int startNode, int maxAttempts, Func<ServiceNode, HttpRequestMessage> build, Action attempted, CancellationToken stop)
+    {
         for (var attempt = 0; attempt < maxAttempts; attempt++)
         {
-            var node = nodes[(startNode + attempt) % nodes.Count];
-            operation.Attempts++;
+            attempted();
             try
             {
-                using var response = await _http.PostAsJsonAsync(new Uri(node.BaseAddress, "/api/v1/transfers"), new
-                {
-                    transferId = operation.OperationId, fromAccountId = operation.From, toAccountId = operation.To,
-                    resourceClass = "gpu.h100", region = "beijing", period = Period, hours = operation.Hours,
-                }, CancellationToken.None);
+                using var request = build(nodes[(startNode + attempt) % nodes.Count]);
+                using var response = await http.SendAsync(request, CancellationToken.None);
                 var status = (int)response.StatusCode;
                 if (status is >= 200 and < 300 || (status is >= 400 and < 500 && status != 429))
                 {
-                    operation.Status = status;
-                    operation.Outcome = status < 300 ? Outcome.Acknowledged : Outcome.Refused;
-                    operation.Replayed = response.Headers.TryGetValues("Idempotent-Replayed", out var replayed) && replayed.Contains("true", StringComparer.Ordinal);
-                    if (status >= 400)
-                    {
-                        operation.Code = (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(CancellationToken.None))?["code"];
-                    }
-
-                    return;
+                    var replayed = response.Headers.TryGetValues("Idempotent-Replayed", out var values) && values.Contains("true", StringComparer.Ordinal);
+                    return (status, await response.Content.ReadFromJsonAsync<JsonObject>(CancellationToken.None), replayed);
                 }
             }
             catch (HttpRequestException)
@@ -123,11 +137,13 @@ public sealed class BankWorkload(IReadOnlyList<ServiceNode> nodes, int accounts,
 
             if (stop.IsCancellationRequested)
             {
-                return;
+                return null;
             }
 
             await Task.Delay(100 + Random.Shared.Next(200), CancellationToken.None);
         }
+
+        return null;
     }
 
     private Task BatchAsync(IEnumerable<object> commands, CancellationToken cancellationToken) => SetUpBatchAsync(_http, nodes[0], commands, cancellationToken);

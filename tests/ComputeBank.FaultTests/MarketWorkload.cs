@@ -138,42 +138,22 @@ public sealed class MarketWorkload(IReadOnlyList<ServiceNode> nodes, int seed)
             ["paymentReference"] = $"ecny-{tradeId}", ["amount"] = amount, ["currency"] = "CNY", ["rail"] = "e-cny",
         });
 
-    /// <summary>Sends until a definite answer (2xx, or 4xx other than 429), rotating over the nodes; withdrawals and
-    /// cancels carry their operation id as <c>Idempotency-Key</c>, so a resend is a replay.</summary>
+    /// <summary>Sends until a definite answer, rotating over the nodes (<see cref="BankWorkload.SendUntilDefiniteAsync"/>);
+    /// withdrawals and cancels carry their operation id as <c>Idempotency-Key</c>, so a resend is a replay.</summary>
     public async Task SendUntilAnsweredAsync(MarketOperation operation, int startNode, int maxAttempts, CancellationToken stop)
     {
-        for (var attempt = 0; attempt < maxAttempts; attempt++)
+        var answer = await BankWorkload.SendUntilDefiniteAsync(_http, nodes, startNode, maxAttempts, node =>
         {
-            var node = nodes[(startNode + attempt) % nodes.Count];
-            operation.Attempts++;
-            try
-            {
-                using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(node.BaseAddress, operation.Path)) { Content = JsonContent.Create(operation.Body) };
-                request.Headers.Add("Idempotency-Key", operation.OperationId);
-                using var response = await _http.SendAsync(request, CancellationToken.None);
-                var status = (int)response.StatusCode;
-                if (status is >= 200 and < 300 || (status is >= 400 and < 500 && status != 429))
-                {
-                    operation.Status = status;
-                    operation.Outcome = status < 300 ? Outcome.Acknowledged : Outcome.Refused;
-                    operation.Answer = await response.Content.ReadFromJsonAsync<JsonObject>(CancellationToken.None);
-                    operation.Code = status >= 400 ? (string?)operation.Answer?["code"] : null;
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-            catch (TaskCanceledException)
-            {
-            }
-
-            if (stop.IsCancellationRequested)
-            {
-                return;
-            }
-
-            await Task.Delay(100 + Random.Shared.Next(200), CancellationToken.None);
+            var request = new HttpRequestMessage(HttpMethod.Post, new Uri(node.BaseAddress, operation.Path)) { Content = JsonContent.Create(operation.Body) };
+            request.Headers.Add("Idempotency-Key", operation.OperationId);
+            return request;
+        }, () => operation.Attempts++, stop);
+        if (answer is { } definite)
+        {
+            operation.Status = definite.Status;
+            operation.Outcome = definite.Status < 300 ? Outcome.Acknowledged : Outcome.Refused;
+            operation.Answer = definite.Body;
+            operation.Code = definite.Status >= 400 ? (string?)definite.Body?["code"] : null;
         }
     }
 
