@@ -248,3 +248,29 @@ public sealed record PoolView
     /// <summary>The global event sequence the totals include (how far the projection has read).</summary>
     public required long AsOfSequence { get; init; }
 }
+
+/// <summary>The answer of GET /accounts?ownerId=: an owner's accounts.</summary>
+public sealed record AccountList
+{
+    /// <summary>The owner asked for.</summary>
+    public required string OwnerId { get; init; }
+
+    /// <summary>Its accounts, by id.</summary>
+    public required IReadOnlyList<AccountSummary> Accounts { get; init; }
+}
+
+/// <summary>One account of a list.</summary>
+public sealed record AccountSummary
+{
+    /// <summary>The account id.</summary>
+    [RegularExpression(WirePatterns.AccountId)]
+    public required string AccountId { get; init; }
+
+    /// <summary><c>provider</c> or <c>consumer</c>.</summary>
+    [AllowedValues("provider", "consumer")]
+    public required string Kind { get; init; }
+
+    /// <summary><c>active</c>, <c>frozen</c> or <c>closed</c>.</summary>
+    [AllowedValues("active", "frozen", "closed")]
+    public required string Status { get; init; }
+}

@@ -17,6 +17,7 @@ public static class LedgerFeatures
         SubmitBatchEndpoint.Map(api);
         api.MapDurableMessaging();
         GetAccountEndpoint.Map(api);
+        ListAccountsEndpoint.Map(api);
         api.MapReadSide();
         return endpoints;
     }

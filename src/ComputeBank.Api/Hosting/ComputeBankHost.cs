@@ -80,6 +80,7 @@ public static class ComputeBankHost
         app.UseComputeBankSecurity();
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         Http.ApiReference.MapApiReference(app);
+        WebConsole.ConsoleEndpoints.MapConsole(app);
         app.MapLedger();
         app.MapMetrics();
         return app;

@@ -20,6 +20,7 @@ public sealed class KestrelApi : IAsyncLifetime
 {
     private readonly PostgresDatabase _database = new();
     private readonly Action<KestrelServerOptions>? _kestrel;
+    private readonly IReadOnlyDictionary<string, string?> _settings;
     private WebApplication? _app;
 
     public KestrelApi()
@@ -27,7 +28,14 @@ public sealed class KestrelApi : IAsyncLifetime
     {
     }
 
-    private KestrelApi(Action<KestrelServerOptions>? kestrel) => _kestrel = kestrel;
+    private KestrelApi(Action<KestrelServerOptions>? kestrel, IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        _kestrel = kestrel;
+        _settings = settings ?? new Dictionary<string, string?>();
+    }
+
+    /// <summary>A host with these configuration settings on top (authentication on, say).</summary>
+    public static KestrelApi WithSettings(IReadOnlyDictionary<string, string?> settings) => new(null, settings);
 
     /// <summary>A host whose Kestrel limits <paramref name="limits"/> tightens (for timeouts a test can wait for).</summary>
     public static KestrelApi With(Action<KestrelServerLimits> limits) => new(kestrel => limits(kestrel.Limits));
@@ -48,6 +56,11 @@ public sealed class KestrelApi : IAsyncLifetime
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         builder.Configuration["ConnectionStrings:ComputeBank"] = _database.ConnectionString;
         builder.Configuration["ComputeBank:Auth:Enabled"] = "false";
+        foreach (var (key, value) in _settings)
+        {
+            builder.Configuration[key] = value;
+        }
+
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.SetMinimumLevel(LogLevel.Debug).AddProvider(new Capture(Logs));
         builder.AddComputeBank();

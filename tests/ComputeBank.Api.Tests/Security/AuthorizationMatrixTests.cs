@@ -85,6 +85,8 @@ public sealed class AuthorizationMatrixTests(SecureApiFactory factory) : IClassF
                 (t, p, c) => Task.FromResult(Post("/api/v1/commands/batch", new { commands = new[] { new { type = "deposit", body = Deposit(p.Provider) } } }))),
             ["GET /accounts/{id}"] = (c => c.Own && c.Role is Roles.Provider or Roles.Consumer || c.Role is Roles.Auditor or Roles.Operator, HttpStatusCode.OK,
                 (t, p, c) => Task.FromResult(new Call(HttpMethod.Get, $"/api/v1/accounts/{p.Consumer}", null))),
+            ["GET /accounts?ownerId="] = (c => c.Own && c.Role is Roles.Provider or Roles.Consumer || c.Role is Roles.Auditor or Roles.Operator, HttpStatusCode.OK,
+                (t, p, c) => Task.FromResult(new Call(HttpMethod.Get, $"/api/v1/accounts?ownerId={p.Acme}", null))),
             ["POST /market/offers"] = (c => c is { Role: Roles.Provider, Own: true }, HttpStatusCode.Created,
                 (t, p, c) => Task.FromResult(Post("/api/v1/market/offers", Offer(Id("o"), p.Provider)))),
             ["POST /market/offers/{id}/withdraw"] = (c => c is { Role: Roles.Provider, Own: true }, HttpStatusCode.OK,

@@ -47,6 +47,33 @@ namespace ComputeBank.Api.Tests.Client.Api.V1.Accounts
         {
         }
         /// <summary>
+        /// The accounts whose ownerId is ownerId (at most 1,000, by id): id, kind and status. Providers and consumers list their own owner&apos;s only. Roles: provider, consumer, auditor, operator.
+        /// </summary>
+        /// <returns>A <see cref="global::ComputeBank.Api.Tests.Client.Models.AccountList"/></returns>
+        /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
+        /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+        /// <exception cref="global::ComputeBank.Api.Tests.Client.Models.ApiProblem">When receiving a 400 status code</exception>
+        /// <exception cref="global::ComputeBank.Api.Tests.Client.Models.ApiProblem">When receiving a 401 status code</exception>
+        /// <exception cref="global::ComputeBank.Api.Tests.Client.Models.ApiProblem">When receiving a 403 status code</exception>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public async Task<global::ComputeBank.Api.Tests.Client.Models.AccountList?> GetAsync(Action<RequestConfiguration<global::ComputeBank.Api.Tests.Client.Api.V1.Accounts.AccountsRequestBuilder.AccountsRequestBuilderGetQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
+        {
+#nullable restore
+#else
+        public async Task<global::ComputeBank.Api.Tests.Client.Models.AccountList> GetAsync(Action<RequestConfiguration<global::ComputeBank.Api.Tests.Client.Api.V1.Accounts.AccountsRequestBuilder.AccountsRequestBuilderGetQueryParameters>> requestConfiguration = default, CancellationToken cancellationToken = default)
+        {
+#endif
+            var requestInfo = ToGetRequestInformation(requestConfiguration);
+            var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
+            {
+                { "400", global::ComputeBank.Api.Tests.Client.Models.ApiProblem.CreateFromDiscriminatorValue },
+                { "401", global::ComputeBank.Api.Tests.Client.Models.ApiProblem.CreateFromDiscriminatorValue },
+                { "403", global::ComputeBank.Api.Tests.Client.Models.ApiProblem.CreateFromDiscriminatorValue },
+            };
+            return await RequestAdapter.SendAsync<global::ComputeBank.Api.Tests.Client.Models.AccountList>(requestInfo, global::ComputeBank.Api.Tests.Client.Models.AccountList.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
+        }
+        /// <summary>
         /// Opens a provider or consumer account and answers 201 with the account. The account id is the operation id: opening again with the same fields replays the first answer; with other fields it is 409. Roles: provider, consumer (only on accounts whose ownerId is the token&apos;s owner).
         /// </summary>
         /// <returns>A <see cref="global::ComputeBank.Api.Tests.Client.Models.AccountView"/></returns>
@@ -84,6 +111,25 @@ namespace ComputeBank.Api.Tests.Client.Api.V1.Accounts
             return await RequestAdapter.SendAsync<global::ComputeBank.Api.Tests.Client.Models.AccountView>(requestInfo, global::ComputeBank.Api.Tests.Client.Models.AccountView.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
+        /// The accounts whose ownerId is ownerId (at most 1,000, by id): id, kind and status. Providers and consumers list their own owner&apos;s only. Roles: provider, consumer, auditor, operator.
+        /// </summary>
+        /// <returns>A <see cref="RequestInformation"/></returns>
+        /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public RequestInformation ToGetRequestInformation(Action<RequestConfiguration<global::ComputeBank.Api.Tests.Client.Api.V1.Accounts.AccountsRequestBuilder.AccountsRequestBuilderGetQueryParameters>>? requestConfiguration = default)
+        {
+#nullable restore
+#else
+        public RequestInformation ToGetRequestInformation(Action<RequestConfiguration<global::ComputeBank.Api.Tests.Client.Api.V1.Accounts.AccountsRequestBuilder.AccountsRequestBuilderGetQueryParameters>> requestConfiguration = default)
+        {
+#endif
+            var requestInfo = new RequestInformation(Method.GET, "{+baseurl}/api/v1/accounts?ownerId={ownerId}", PathParameters);
+            requestInfo.Configure(requestConfiguration);
+            requestInfo.Headers.TryAdd("Accept", "application/json");
+            return requestInfo;
+        }
+        /// <summary>
         /// Opens a provider or consumer account and answers 201 with the account. The account id is the operation id: opening again with the same fields replays the first answer; with other fields it is 409. Roles: provider, consumer (only on accounts whose ownerId is the token&apos;s owner).
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
@@ -113,6 +159,23 @@ namespace ComputeBank.Api.Tests.Client.Api.V1.Accounts
         public global::ComputeBank.Api.Tests.Client.Api.V1.Accounts.AccountsRequestBuilder WithUrl(string rawUrl)
         {
             return new global::ComputeBank.Api.Tests.Client.Api.V1.Accounts.AccountsRequestBuilder(rawUrl, RequestAdapter);
+        }
+        /// <summary>
+        /// The accounts whose ownerId is ownerId (at most 1,000, by id): id, kind and status. Providers and consumers list their own owner&apos;s only. Roles: provider, consumer, auditor, operator.
+        /// </summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
+        public partial class AccountsRequestBuilderGetQueryParameters 
+        {
+            /// <summary>The owner, such as acme-cloud.</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+            [QueryParameter("ownerId")]
+            public string? OwnerId { get; set; }
+#nullable restore
+#else
+            [QueryParameter("ownerId")]
+            public string OwnerId { get; set; }
+#endif
         }
     }
 }
