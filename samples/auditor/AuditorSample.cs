@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 
-using ComputeBank.Cli;
+using ComputeBank.Api.Auditing;
 
 namespace ComputeBank.Samples.Auditor;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using ComputeBank.Api.Tests;
+using ComputeBank.Api.Auditing;
 using ComputeBank.Api.Tests.ReadSide;
 
 namespace ComputeBank.Cli.Tests;
@@ -46,6 +47,21 @@ public sealed class CliTests : IAsyncLifetime
 
         Assert.Equal(CliApp.Ok, (await RunAsync("projections", "rebuild", "account_buckets")).Code);
         Assert.Equal(CliApp.Ok, (await RunAsync("audit", "verify")).Code);
+    }
+
+    [Fact]
+    public async Task GivenLedger_WhenExportingCsvThroughTheApi_ThenItIsWhatTheCliExports()
+    {
+        var (code, cli, _) = await RunAsync("export", "--all", "--format", "csv");
+        Assert.Equal(CliApp.Ok, code);
+
+        using var response = await _client.Http.GetAsync(new Uri("/api/v1/events/export.csv", UriKind.Relative));
+        var api = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/csv", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("attachment", response.Content.Headers.ContentDisposition?.DispositionType);
+        Assert.Equal(cli, api);
     }
 
     [Fact]

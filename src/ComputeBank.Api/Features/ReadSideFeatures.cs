@@ -40,6 +40,7 @@ public static class ReadSideFeatures
         GetPoolEndpoint.Map(api);
         GetEventsEndpoint.Map(api);
         VerifyLedgerEndpoint.Map(api);
+        ExportCsvEndpoint.Map(api);
         ReadingTheMarket.MarketQueryEndpoints.Map(api);
         return api;
     }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
+using ComputeBank.Api.Auditing;
 using ComputeBank.Api.Security;
 using ComputeBank.Api.Tests.Http;
 using Microsoft.Playwright;
@@ -11,7 +12,7 @@ namespace ComputeBank.Api.Tests.Console;
 /// The console as people use it, in Debian's Chromium (never a browser Playwright downloads) against the real service on
 /// Kestrel with authentication on and PostgreSQL: a provider opens an account, deposits and lists an offer (and is shown
 /// the refusal of listing more than it has); an SME reads the book and buys; the payment system confirms the payment; the
-/// SME sees its trade settled and its hours; an auditor reads the history and runs audit verify; an operator freezes an
+/// SME sees its trade settled and its hours; an auditor reads the history, runs audit verify and downloads the CSV export; an operator freezes an
 /// account. Every request stays on the machine, and the only answer of 400 or more is the refusal the test provoked.
 /// Screenshots of each page go to <c>console-screenshots/</c> beside the test assembly (or COMPUTEBANK_SCREENSHOTS).
 /// </summary>
@@ -140,6 +141,10 @@ public sealed partial class ConsoleBrowserTests : IAsyncLifetime
         await a.GetByRole(AriaRole.Button, new() { Name = "Run audit verify" }).ClickAsync();
         await ExpectTextAsync(a, "ok: yes");
         Assert.Contains("0 discrepancies", await a.Locator("#verify").InnerTextAsync());
+        var download = await a.RunAndWaitForDownloadAsync(() => a.GetByRole(AriaRole.Button, new() { Name = "Download CSV export" }).ClickAsync());
+        var csv = await File.ReadAllLinesAsync(await download.PathAsync());
+        Assert.Equal(("computebank-ledger.csv", LedgerCsv.Header), (download.SuggestedFilename, csv[0]));
+        Assert.Contains(csv, line => line.Contains($",account-{sme},", StringComparison.Ordinal) && line.Contains(",V1.CreditsTransferredIn,", StringComparison.Ordinal));
         await ShotAsync(a, "auditor");
 
         // The operator freezes the SME's account.

@@ -345,6 +345,23 @@ async function auditView(main) {
     } catch (error) { report.textContent = ""; showProblem(error); }
   } }, "Run audit verify"), report);
 
+  main.append(el("h2", {}, "CSV export"));
+  main.append(el("p", { class: "muted" }, "Every event of the ledger in its CSV format (one row per posting), as deploy/local/cli export --all --format csv writes it."));
+  main.append(el("button", { type: "button", class: "secondary", onclick: async () => {
+    clearMessages();
+    try {
+      const response = await fetch("/api/v1/events/export.csv", { headers: { Authorization: `Bearer ${session.token}` } });
+      if (!response.ok) throw new Problem(response.status, await response.json());
+      const url = URL.createObjectURL(await response.blob());
+      const link = el("a", { href: url, download: "computebank-ledger.csv" });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      notice("CSV export downloaded: computebank-ledger.csv.");
+    } catch (error) { showProblem(error); }
+  } }, "Download CSV export"));
+
   main.append(el("h2", {}, "History of an account"));
   const history = el("div", { id: "history" });
   main.append(form("Show history", [{ name: "accountId", label: "Account id" }], "Show history", async (v) => {

@@ -2,17 +2,17 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace ComputeBank.Cli;
+namespace ComputeBank.Api.Auditing;
 
 /// <summary>
-/// The ledger's one CSV format (docs/export-csv.md), written by <c>export --format csv</c> from the database and by
-/// samples/auditor from the <c>/api/v1/events</c> feed (this file is linked into that sample, so both build rows with
-/// the same code from the same event JSON). A journal: one row per posting of an event (the account whose posted
+/// The ledger's one CSV format (docs/export-csv.md), written by <c>export --format csv</c> and
+/// <c>GET /api/v1/events/export.csv</c> from the database and by samples/auditor from the <c>/api/v1/events</c> feed
+/// (this file is linked into that sample, so all build rows with the same code from the same event JSON). A journal: one row per posting of an event (the account whose posted
 /// balance it changes, signed hours), one row for an event that posts nothing. Free-text cells that a spreadsheet would
 /// take for a formula get a leading single quote; numeric cells are written as plain numbers.
 /// It only needs System.Text.Json, so that the sample can compile it without the ledger's assemblies.
 /// </summary>
-internal static class LedgerCsv
+public static class LedgerCsv
 {
     /// <summary>The columns, in order.</summary>
     public static readonly string[] Columns =
