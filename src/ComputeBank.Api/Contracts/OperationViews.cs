@@ -129,6 +129,36 @@ public sealed record DeadLetterView
     /// <summary>When it was put back on the queue, or null.</summary>
     [UtcTimestamp]
     public required string? ReplayedAt { get; init; }
+
+    /// <summary>When an operator discarded it (it is not run again), or null.</summary>
+    [UtcTimestamp]
+    public required string? DiscardedAt { get; init; }
+
+    /// <summary>Why it was discarded, or null.</summary>
+    public required string? DiscardReason { get; init; }
+}
+
+/// <summary>The body of POST /dead-letters/{id}/discard.</summary>
+public sealed record DiscardDeadLetterRequest
+{
+    /// <summary>Why the command is not run again (1 to 500 characters), kept with the letter.</summary>
+    [StringLength(500, MinimumLength = 1)]
+    public required string Reason { get; init; }
+}
+
+/// <summary>The 200 answer of POST /dead-letters/{id}/discard.</summary>
+[JsonNumberHandling(JsonNumberHandling.Strict)]
+public sealed record DeadLetterDiscarded
+{
+    /// <summary>The dead letter's id.</summary>
+    public required long DeadLetterId { get; init; }
+
+    /// <summary>When it was discarded.</summary>
+    [UtcTimestamp]
+    public required string DiscardedAt { get; init; }
+
+    /// <summary>Why.</summary>
+    public required string Reason { get; init; }
 }
 
 /// <summary>The 202 answer of POST /dead-letters/{id}/replay; <c>Location</c> names the same URL as <c>location</c>.</summary>

@@ -52,18 +52,21 @@ public sealed class DurableQueue(NpgsqlDataSource dataSource, string schema)
         $"LEFT JOIN {schema}.operations o ON o.operation_id = $1";
 
     private readonly string _listDead =
-        "SELECT id, operation_id, command_type, body::text, attempts, error, problem::text, failed_at, replayed_at " +
-        $"FROM {schema}.dead_letters WHERE id > $1 AND ($3 OR replayed_at IS NULL) ORDER BY id LIMIT $2";
+        "SELECT id, operation_id, command_type, body::text, attempts, error, problem::text, failed_at, replayed_at, discarded_at, discard_reason " +
+        $"FROM {schema}.dead_letters WHERE id > $1 AND ($3 OR (replayed_at IS NULL AND discarded_at IS NULL)) ORDER BY id LIMIT $2";
 
     private readonly string _replay =
-        $"WITH letter AS (UPDATE {schema}.dead_letters SET replayed_at = $2 WHERE id = $1 AND replayed_at IS NULL RETURNING operation_id, command_type, body) " +
+        $"WITH letter AS (UPDATE {schema}.dead_letters SET replayed_at = $2 WHERE id = $1 AND replayed_at IS NULL AND discarded_at IS NULL RETURNING operation_id, command_type, body) " +
         $"INSERT INTO {schema}.command_queue AS q (operation_id, command_type, fingerprint, body, available_at, envelope_id) " +
         "SELECT operation_id, command_type, '', body, $2, gen_random_uuid() FROM letter " +
         "ON CONFLICT (operation_id) DO UPDATE SET status = 'pending', attempts = 0, available_at = $2, envelope_id = excluded.envelope_id, " +
         "http_status = NULL, response = NULL, finished_at = NULL, last_error = 'replayed from dead letter ' || $1 " +
         "RETURNING q.envelope_id, q.operation_id, q.command_type, q.fingerprint, q.body::text, q.user_id";
 
-    private readonly string _letterExists = $"SELECT replayed_at IS NOT NULL FROM {schema}.dead_letters WHERE id = $1";
+    private readonly string _letterState = $"SELECT replayed_at IS NOT NULL, discarded_at IS NOT NULL FROM {schema}.dead_letters WHERE id = $1";
+
+    private readonly string _discard =
+        $"UPDATE {schema}.dead_letters SET discarded_at = $2, discard_reason = $3 WHERE id = $1 AND replayed_at IS NULL AND discarded_at IS NULL RETURNING id";
 
     private readonly string _purge =
         $"DELETE FROM {schema}.command_queue WHERE status IN ('succeeded', 'failed') AND finished_at < $1";
@@ -144,9 +147,29 @@ public sealed class DurableQueue(NpgsqlDataSource dataSource, string schema)
             return (ReplayOutcome.Replayed, replayed[0]);
         }
 
-        await using var exists = dataSource.CreateCommand(_letterExists);
-        exists.Parameters.Add(new NpgsqlParameter<long> { TypedValue = deadLetterId });
-        return await exists.ExecuteScalarAsync(cancellationToken) is true ? (ReplayOutcome.AlreadyReplayed, null) : (ReplayOutcome.NotFound, null);
+        return (await LetterStateAsync(deadLetterId, cancellationToken), null);
+    }
+
+    /// <summary>Marks a dead letter discarded (when and why): it is not listed by default and cannot be replayed; its
+    /// command stays failed. Null when it was discarded now, else why it could not be (unknown, replayed, discarded).</summary>
+    public async Task<ReplayOutcome?> DiscardAsync(long deadLetterId, DateTimeOffset now, string reason, CancellationToken cancellationToken)
+    {
+        await using var discard = dataSource.CreateCommand(_discard);
+        discard.Parameters.Add(new NpgsqlParameter<long> { TypedValue = deadLetterId });
+        discard.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = now.UtcDateTime });
+        discard.Parameters.Add(new NpgsqlParameter<string> { TypedValue = reason });
+        return await discard.ExecuteScalarAsync(cancellationToken) is not null ? null : await LetterStateAsync(deadLetterId, cancellationToken);
+    }
+
+    /// <summary>Why a letter could not be replayed or discarded: unknown, replayed already, or discarded.</summary>
+    private async Task<ReplayOutcome> LetterStateAsync(long deadLetterId, CancellationToken cancellationToken)
+    {
+        await using var state = dataSource.CreateCommand(_letterState);
+        state.Parameters.Add(new NpgsqlParameter<long> { TypedValue = deadLetterId });
+        await using var reader = await state.ExecuteReaderAsync(cancellationToken);
+        return !await reader.ReadAsync(cancellationToken) ? ReplayOutcome.NotFound
+            : reader.GetBoolean(0) ? ReplayOutcome.AlreadyReplayed
+            : ReplayOutcome.Discarded;
     }
 
     /// <summary>Records a failed attempt of a command that will be tried again.</summary>
@@ -233,7 +256,7 @@ public sealed class DurableQueue(NpgsqlDataSource dataSource, string schema)
         return null;
     }
 
-    /// <summary>A page of dead letters after <paramref name="afterId"/>, oldest first; replayed ones only when asked.</summary>
+    /// <summary>A page of dead letters after <paramref name="afterId"/>, oldest first; replayed and discarded ones only when asked.</summary>
     public async Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(long afterId, int limit, bool includeReplayed, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(_listDead);
@@ -247,7 +270,8 @@ public sealed class DurableQueue(NpgsqlDataSource dataSource, string schema)
             letters.Add(new DeadLetter(
                 reader.GetInt64(0), reader.GetString(1), reader.GetString(2), (JsonObject)JsonNode.Parse(reader.GetString(3))!, reader.GetInt32(4),
                 reader.GetString(5), reader.IsDBNull(6) ? null : (JsonObject?)JsonNode.Parse(reader.GetString(6)),
-                reader.GetFieldValue<DateTimeOffset>(7), reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8)));
+                reader.GetFieldValue<DateTimeOffset>(7), reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8),
+                reader.IsDBNull(9) ? null : reader.GetFieldValue<DateTimeOffset>(9), reader.IsDBNull(10) ? null : reader.GetString(10)));
         }
 
         return letters;

@@ -59,7 +59,7 @@ public sealed record OperationStatus(
 /// <summary>A command that failed more often than the error policy allows.</summary>
 public sealed record DeadLetter(
     long Id, string OperationId, string CommandType, JsonObject Body, int Attempts, string Error, JsonObject? Problem,
-    DateTimeOffset FailedAt, DateTimeOffset? ReplayedAt);
+    DateTimeOffset FailedAt, DateTimeOffset? ReplayedAt, DateTimeOffset? DiscardedAt = null, string? DiscardReason = null);
 
 /// <summary>What a replay request did.</summary>
 public enum ReplayOutcome
@@ -67,6 +67,9 @@ public enum ReplayOutcome
     Replayed,
     NotFound,
     AlreadyReplayed,
+
+    /// <summary>An operator discarded the letter: it is not run again.</summary>
+    Discarded,
 }
 
 /// <summary>Settings of asynchronous commands (section <c>ComputeBank:Durable</c>). Wolverine runs them from its

@@ -233,6 +233,28 @@ public sealed class AsynchronousCommandTests(DurableApiFactory factory) : AsyncC
         Assert.Equal(3, (int?)again.Body!["attempts"]);
     }
 
+    [Fact]
+    public async Task GivenADeadLetter_WhenAnOperatorDiscardsIt_ThenItIsRecordedWithItsReason_NotListed_AndNotReplayable()
+    {
+        var operationId = Id("op");
+        await Factory.QueueAsAnEarlierVersionAsync(Factory.Database, operationId, "from-a-newer-node", "{}");
+        var letterId = (long)(await FinishedAsync(operationId)).Body!["deadLetterId"]!;
+
+        (await Client.PostAsync($"/api/v1/dead-letters/{letterId}/discard", new { reason = "" })).ShouldBeProblem(HttpStatusCode.BadRequest, "validation_failed");
+        var discarded = (await Client.PostAsync($"/api/v1/dead-letters/{letterId}/discard", new { reason = "the newer node was rolled back" })).ShouldBe(HttpStatusCode.OK).Body!;
+
+        Assert.Equal((letterId, "the newer node was rolled back"), ((long)discarded["deadLetterId"]!, (string?)discarded["reason"]));
+        var open = (await Client.GetAsync($"/api/v1/dead-letters?afterId={letterId - 1}&limit=500")).ShouldBe(HttpStatusCode.OK).Body!["items"]!.AsArray();
+        Assert.DoesNotContain(open, l => (long)l!["id"]! == letterId);
+        var all = (await Client.GetAsync($"/api/v1/dead-letters?afterId={letterId - 1}&limit=1&includeReplayed=true")).ShouldBe(HttpStatusCode.OK).Body!["items"]!.AsArray();
+        Assert.Equal("the newer node was rolled back", (string?)Assert.Single(all)!["discardReason"]);
+        Assert.NotNull((string?)all[0]!["discardedAt"]);
+        (await Client.PostAsync($"/api/v1/dead-letters/{letterId}/replay", null)).ShouldBeProblem(HttpStatusCode.Conflict, "dead_letter_discarded");
+        (await Client.PostAsync($"/api/v1/dead-letters/{letterId}/discard", new { reason = "again" })).ShouldBeProblem(HttpStatusCode.Conflict, "dead_letter_discarded");
+        (await Client.PostAsync("/api/v1/dead-letters/999999999/discard", new { reason = "x" })).ShouldBeProblem(HttpStatusCode.NotFound, "dead_letter_not_found");
+        Assert.Equal("failed", (string?)(await OperationAsync(operationId)).Body!["status"]);
+    }
+
     private Task<Answer> PlaceHoldAsync(string holdId, string accountId, string beneficiary, DateTimeOffset expiresAt) =>
         Client.PostAsync("/api/v1/holds", new
         {

@@ -10,7 +10,9 @@ namespace ComputeBank.Api.Features.ManagingDeadLetters;
 /// <summary>
 /// GET /api/v1/dead-letters?afterId=&amp;limit=&amp;includeReplayed=: queued commands that failed more often than the error
 /// policy allows, oldest first, with a <c>next</c> cursor. POST /api/v1/dead-letters/{id}/replay: puts one back on the
-/// queue with fresh attempts (after its cause is fixed) and answers 202 with the operation's Location.
+/// queue with fresh attempts (after its cause is fixed) and answers 202 with the operation's Location. POST
+/// /api/v1/dead-letters/{id}/discard {reason}: the operator decides the command is not run again; the letter keeps when
+/// and why, and the command stays failed.
 /// </summary>
 public static class DeadLetterEndpoints
 {
@@ -39,8 +41,61 @@ public static class DeadLetterEndpoints
             .Produces<DeadLetterReplayed>(StatusCodes.Status202Accepted, ApiDocs.Json)
             .WithMetadata(new ApiDocs.LocationHeader(StatusCodes.Status202Accepted))
             .ProducesProblems(404, "dead_letter_not_found")
-            .ProducesProblems(409, "dead_letter_already_replayed");
+            .ProducesProblems(409, "dead_letter_already_replayed", "dead_letter_discarded");
+        api.MapPost("/dead-letters/{id}/discard", DiscardAsync)
+            .WithName("DiscardDeadLetter")
+            .RequireAuthorization(Security.Policies.Operator)
+            .WithTags("Operations")
+            .WithSummary("Discard a dead letter")
+            .WithDescription("Records that the dead-lettered command is not to be run again, with the reason; it leaves the default list and cannot be replayed. The command stays failed.")
+            .Accepts<DiscardDeadLetterRequest>(ApiDocs.Json)
+            .Produces<DeadLetterDiscarded>(StatusCodes.Status200OK, ApiDocs.Json)
+            .ProducesProblems(400, "validation_failed")
+            .ProducesProblems(404, "dead_letter_not_found")
+            .ProducesProblems(409, "dead_letter_already_replayed", "dead_letter_discarded");
     }
+
+    private static async Task<IResult> DiscardAsync(string id, HttpRequest request, DurableQueue queue, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var letterId))
+        {
+            return Problems.NotFound("dead_letter_not_found", $"No dead letter '{id}'.");
+        }
+
+        var (document, problem) = await JsonBody.ReadAsync(request, 16 * 1024, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        string? reason;
+        using (document)
+        {
+            reason = document!.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object && document.RootElement.TryGetProperty("reason", out var value)
+                && value.ValueKind == System.Text.Json.JsonValueKind.String ? value.GetString() : null;
+        }
+
+        if (string.IsNullOrWhiteSpace(reason) || reason.Length > 500 || Domain.FreeText.Problem(reason) is not null)
+        {
+            return Problems.Validation(new Dictionary<string, string[]>(StringComparer.Ordinal)
+            {
+                ["reason"] = ["is required: 1 to 500 characters without control characters, saying why the command is not run again"],
+            });
+        }
+
+        var now = time.GetUtcNow();
+        return await queue.DiscardAsync(letterId, now, reason, cancellationToken) switch
+        {
+            null => Results.Json(new DeadLetterDiscarded { DeadLetterId = letterId, DiscardedAt = Ledger.OperationResults.Timestamp(now), Reason = reason }, ContractJson.Options),
+            ReplayOutcome.AlreadyReplayed => Problems.Of(StatusCodes.Status409Conflict, "dead_letter_already_replayed", "Dead letter already replayed",
+                $"Dead letter {id} was replayed; see the operation's status."),
+            ReplayOutcome.Discarded => Discarded(id),
+            _ => Problems.NotFound("dead_letter_not_found", $"No dead letter '{id}'."),
+        };
+    }
+
+    private static IResult Discarded(string id) =>
+        Problems.Of(StatusCodes.Status409Conflict, "dead_letter_discarded", "Dead letter discarded", $"Dead letter {id} was discarded by an operator; it is not run again.");
 
     private static async Task<IResult> ListAsync(HttpRequest request, DurableQueue queue, CancellationToken cancellationToken)
     {
@@ -67,6 +122,8 @@ public static class DeadLetterEndpoints
                 ["problem"] = l.Problem?.DeepClone(),
                 ["failedAt"] = l.FailedAt,
                 ["replayedAt"] = l.ReplayedAt,
+                ["discardedAt"] = l.DiscardedAt,
+                ["discardReason"] = l.DiscardReason,
             })]),
             ["next"] = letters.Count == limit
                 ? $"/api/v1/dead-letters?afterId={letters[^1].Id.ToString(CultureInfo.InvariantCulture)}&limit={limit.ToString(CultureInfo.InvariantCulture)}" +
@@ -87,6 +144,8 @@ public static class DeadLetterEndpoints
         {
             case ReplayOutcome.NotFound:
                 return Problems.NotFound("dead_letter_not_found", $"No dead letter '{id}'.");
+            case ReplayOutcome.Discarded:
+                return Discarded(id);
             case ReplayOutcome.AlreadyReplayed:
                 return Problems.Of(StatusCodes.Status409Conflict, "dead_letter_already_replayed", "Dead letter already replayed",
                     $"Dead letter {id} was replayed before; see the operation's status.");

@@ -450,6 +450,14 @@ async function operationsView(main) {
     { label: "Attempts", number: true, cell: (d) => d.attempts }, { label: "Last error", cell: (d) => d.error },
     { label: "", cell: (d) => el("button", { type: "button", class: "secondary", onclick: () => replay(d.id) }, "Replay") },
   ], letters.items));
+  main.append(form("Discard a dead letter", [
+    { name: "id", label: "Dead letter id", numeric: true },
+    { name: "reason", label: "Why it is not run again" },
+  ], "Discard", async (v) => {
+    const done = await api("POST", `/dead-letters/${encodeURIComponent(v.id)}/discard`, { reason: v.reason });
+    notice(`Dead letter ${done.deadLetterId} discarded: ${done.reason}.`);
+    await render();
+  }));
 }
 
 async function replay(id) {

@@ -25,6 +25,16 @@ namespace ComputeBank.Api.Tests.Client.Models
 #else
         public global::ComputeBank.Api.Tests.Client.Models.DeadLetterView_body Body { get; set; }
 #endif
+        /// <summary>When an operator discarded it (it is not run again), or null.</summary>
+        public DateTimeOffset? DiscardedAt { get; set; }
+        /// <summary>Why it was discarded, or null.</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public string? DiscardReason { get; set; }
+#nullable restore
+#else
+        public string DiscardReason { get; set; }
+#endif
         /// <summary>The last error.</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -90,6 +100,8 @@ namespace ComputeBank.Api.Tests.Client.Models
             {
                 { "attempts", n => { Attempts = n.GetIntValue(); } },
                 { "body", n => { Body = n.GetObjectValue<global::ComputeBank.Api.Tests.Client.Models.DeadLetterView_body>(global::ComputeBank.Api.Tests.Client.Models.DeadLetterView_body.CreateFromDiscriminatorValue); } },
+                { "discardReason", n => { DiscardReason = n.GetStringValue(); } },
+                { "discardedAt", n => { DiscardedAt = n.GetDateTimeOffsetValue(); } },
                 { "error", n => { Error = n.GetStringValue(); } },
                 { "failedAt", n => { FailedAt = n.GetDateTimeOffsetValue(); } },
                 { "id", n => { Id = n.GetLongValue(); } },
@@ -108,6 +120,8 @@ namespace ComputeBank.Api.Tests.Client.Models
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteIntValue("attempts", Attempts);
             writer.WriteObjectValue<global::ComputeBank.Api.Tests.Client.Models.DeadLetterView_body>("body", Body);
+            writer.WriteDateTimeOffsetValue("discardedAt", DiscardedAt);
+            writer.WriteStringValue("discardReason", DiscardReason);
             writer.WriteStringValue("error", Error);
             writer.WriteDateTimeOffsetValue("failedAt", FailedAt);
             writer.WriteLongValue("id", Id);
