@@ -126,6 +126,19 @@ public sealed partial class ConsoleBrowserTests : IAsyncLifetime
         await ExpectTextAsync(s, $"Posted hours of {sme}");
         Assert.Contains("4.000", await s.GetByRole(AriaRole.Table).First.InnerTextAsync());
 
+        // The SME holds an hour for a job and releases it, and reads its history.
+        await s.GetByRole(AriaRole.Link, new() { Name = "Holds" }).ClickAsync();
+        await FillAsync(s, "Place a hold", ("Your account", sme), ("Hours", "1"));
+        await s.GetByRole(AriaRole.Button, new() { Name = "Place hold" }).ClickAsync();
+        await ExpectTextAsync(s, "left");
+        Assert.Contains("pending", await s.Locator("#hold table").InnerTextAsync());
+        await s.GetByRole(AriaRole.Button, new() { Name = "Release" }).ClickAsync();
+        await ExpectTextAsync(s, "released.");
+        await ShotAsync(s, "sme-holds");
+        await s.GetByRole(AriaRole.Link, new() { Name = "Accounts" }).ClickAsync();
+        await s.GetByRole(AriaRole.Button, new() { Name = $"History of {sme}" }).ClickAsync();
+        await ExpectTextAsync(s, "V1.HeldCreditsReleased");
+
         // The SME again at a phone's width.
         await s.SetViewportSizeAsync(390, 844);
         await s.GetByRole(AriaRole.Link, new() { Name = "Market" }).ClickAsync();

@@ -164,6 +164,16 @@ setInterval(() => document.querySelectorAll("[data-deadline]").forEach((n) => { 
 const CLASSES = ["gpu.h100", "gpu.a100", "npu.ascend910b", "cpu.vcpu"];
 const REGIONS = ["beijing", "xiongan", "tianjin", "shanghai"];
 
+function historyTable(accountId, events) {
+  return table(`Events of ${accountId} with the balance after each`, [
+    { label: "Version", number: true, cell: (e) => e.version },
+    { label: "Time", cell: (e) => e.time },
+    { label: "Event", cell: (e) => e.type },
+    { label: "Hours", number: true, cell: (e) => e.data.hours ?? "" },
+    { label: "Balance after", cell: (e) => e.balances.map((b) => `${b.resourceClass}/${b.region}/${b.period}: posted ${b.posted}, pending ${b.pending}, available ${b.available}`).join("; ") },
+  ], events);
+}
+
 async function accountsView(main) {
   main.append(el("h2", {}, "Your accounts"));
   const kind = session.role === "provider" ? "provider" : "consumer";
@@ -188,6 +198,15 @@ async function accountsView(main) {
       main.append(barChart(`Posted hours of ${account.accountId} per period and region`,
         account.balances.map((b) => ({ label: `${b.period} ${b.region}`, value: hours(b.posted) })), "h"));
     }
+
+    const history = el("div", {});
+    main.append(el("button", { type: "button", class: "secondary", onclick: async () => {
+      clearMessages();
+      try {
+        const page = await api("GET", `/accounts/${encodeURIComponent(account.accountId)}/history?limit=1000`);
+        history.replaceChildren(historyTable(account.accountId, page.events));
+      } catch (error) { showProblem(error); }
+    } }, `History of ${account.accountId}`), history);
   }
 
   if (list.accounts.length === 0) main.append(el("p", { class: "muted" }, "No account yet: open one above."));
@@ -304,6 +323,48 @@ function tradesTable(caption, trades, cancellable) {
   ], trades);
 }
 
+async function holdsView(main) {
+  main.append(el("h2", {}, "Reserve credits for a job"));
+  const shown = el("div", { id: "hold" });
+  const showHold = (hold) => shown.replaceChildren(table(`Hold ${hold.holdId}`, [
+    { label: "Hold", cell: (h) => h.holdId }, { label: "Account", cell: (h) => h.accountId },
+    { label: "Bucket", cell: (h) => `${h.resourceClass}/${h.region}/${h.period}` },
+    { label: "Hours", number: true, cell: (h) => h.hours }, { label: "Captured", number: true, cell: (h) => h.capturedHours },
+    { label: "Status", cell: (h) => h.status }, { label: "Expires", cell: (h) => h.status === "pending" ? [h.expiresAt, " ", countdown(h.expiresAt)] : h.expiresAt },
+  ], [hold]), hold.status === "pending" ? el("p", {},
+    el("button", { type: "button", onclick: () => endHold(hold.holdId, "capture", showHold) }, "Capture all"), " ",
+    el("button", { type: "button", class: "secondary", onclick: () => endHold(hold.holdId, "release", showHold) }, "Release")) : "");
+  main.append(form("Place a hold", [
+    { name: "accountId", label: "Your account" },
+    { name: "resourceClass", label: "Resource class", options: CLASSES, value: "gpu.h100" },
+    { name: "region", label: "Region", options: REGIONS, value: "beijing" },
+    { name: "period", label: "Period", value: period() },
+    { name: "hours", label: "Hours", numeric: true },
+    { name: "minutes", label: "Expires in (minutes)", value: "60", numeric: true },
+  ], "Place hold", async (v) => {
+    const holdId = `hold-${crypto.randomUUID()}`;
+    await api("POST", "/holds", {
+      holdId, accountId: v.accountId, resourceClass: v.resourceClass, region: v.region, period: v.period, hours: v.hours,
+      expiresAt: new Date(Date.now() + hours(v.minutes) * 60_000).toISOString(),
+    });
+    notice(`Hold ${holdId} placed.`);
+    showHold(await api("GET", `/holds/${encodeURIComponent(holdId)}`));
+  }));
+  main.append(form("Find a hold", [{ name: "holdId", label: "Hold id" }], "Find hold", async (v) => {
+    showHold(await api("GET", `/holds/${encodeURIComponent(v.holdId)}`));
+  }), shown);
+}
+
+async function endHold(holdId, action, showHold) {
+  clearMessages();
+  try {
+    await api("POST", `/holds/${encodeURIComponent(holdId)}/${action}`, { operationId: `console-${crypto.randomUUID()}` });
+    const hold = await api("GET", `/holds/${encodeURIComponent(holdId)}`);
+    notice(`Hold ${holdId} ${hold.status}.`);
+    showHold(hold);
+  } catch (error) { showProblem(error); }
+}
+
 async function tradesView(main) {
   main.append(el("h2", {}, "Trades"));
   const list = await api("GET", `/accounts?ownerId=${encodeURIComponent(session.owner)}`);
@@ -366,13 +427,7 @@ async function auditView(main) {
   const history = el("div", { id: "history" });
   main.append(form("Show history", [{ name: "accountId", label: "Account id" }], "Show history", async (v) => {
     const page = await api("GET", `/accounts/${encodeURIComponent(v.accountId)}/history?limit=1000`);
-    history.replaceChildren(table(`Events of ${v.accountId} with the balance after each`, [
-      { label: "Version", number: true, cell: (e) => e.version },
-      { label: "Time", cell: (e) => e.time },
-      { label: "Event", cell: (e) => e.type },
-      { label: "Hours", number: true, cell: (e) => e.data.hours ?? "" },
-      { label: "Balance after", cell: (e) => e.balances.map((b) => `${b.resourceClass}/${b.region}/${b.period}: posted ${b.posted}, pending ${b.pending}, available ${b.available}`).join("; ") },
-    ], page.events));
+    history.replaceChildren(historyTable(v.accountId, page.events));
   }), history);
 
   main.append(el("h2", {}, "Balances as of a time"));
@@ -475,6 +530,7 @@ const VIEWS = {
   offers: { label: "Offers", roles: ["provider"], render: offersView },
   market: { label: "Market", roles: ["provider", "consumer", "auditor", "operator", "settlement"], render: marketView },
   trades: { label: "Trades", roles: ["provider", "consumer"], render: tradesView },
+  holds: { label: "Holds", roles: ["consumer"], render: holdsView },
   payments: { label: "Payments", roles: ["settlement", "operator"], render: paymentsView },
   audit: { label: "Audit", roles: ["auditor", "operator"], render: auditView },
   operations: { label: "Operations", roles: ["operator"], render: operationsView },
