@@ -42,7 +42,13 @@ public static class ReadAuthorization
             return await next(context);
         }
 
+        return Refused(http, $"{(hold ? "hold" : "account")} '{id}' is not one of the caller's");
+    }
+
+    /// <summary>The 403 problem of a read the caller may not make, logged like every refusal (never the token).</summary>
+    internal static ReplyResult Refused(HttpContext http, string reason)
+    {
         var logger = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ReadAuthorization));
-        return new ReplyResult(CommandAuthorizer.Forbidden(http, user, $"{(hold ? "hold" : "account")} '{id}' is not one of the caller's", logger));
+        return new ReplyResult(CommandAuthorizer.Forbidden(http, http.User, reason, logger));
     }
 }

@@ -37,15 +37,9 @@ public static class GetAccountEndpoint
             return Results.Json(await systemAccounts.AccountAsync(id.Value, cancellationToken));
         }
 
-        var streamId = StreamIds.Account(id);
-        await using var session = store.OpenSession();
-        var fetched = await session.FetchForWritingAsync([streamId], LockMode.None, cancellationToken);
-        if (!fetched.TryGetValue(streamId, out var stream) || stream.Version == 0)
-        {
-            return Problems.NotFound("account_not_found", $"No account '{accountId}'.");
-        }
-
-        var state = stream.EventsAfterSnapshot.Aggregate(stream.Snapshot, (s, e) => Domain.Ledger.Evolve(streamId, s, e.Data));
-        return Results.Json(AccountViews.Of((AccountState)state!, stream.Version), ContractJson.Options);
+        var (state, version) = await store.CurrentAsync(StreamIds.Account(id), cancellationToken);
+        return state is AccountState account
+            ? Results.Json(AccountViews.Of(account, version), ContractJson.Options)
+            : Problems.NotFound("account_not_found", $"No account '{accountId}'.");
     }
 }

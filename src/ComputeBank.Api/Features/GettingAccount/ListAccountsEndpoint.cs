@@ -36,8 +36,7 @@ public static class ListAccountsEndpoint
 
         if (!ReadAuthorization.ReadsEverything(http.User, settings) && !string.Equals(http.User.FindFirst(ClaimNames.Owner)?.Value, owner, StringComparison.Ordinal))
         {
-            var logger = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ListAccountsEndpoint));
-            return new ReplyResult(CommandAuthorizer.Forbidden(http, http.User, $"owner '{owner}' is not the caller's", logger));
+            return ReadAuthorization.Refused(http, $"owner '{owner}' is not the caller's");
         }
 
         await using var command = store.DataSource.CreateCommand(

@@ -34,15 +34,12 @@ public static class GetHoldEndpoint
             return Problems.Validation(new Dictionary<string, string[]>(StringComparer.Ordinal) { ["holdId"] = [error ?? "is not valid"] });
         }
 
-        var streamId = StreamIds.Hold(id);
-        await using var session = store.OpenSession();
-        var fetched = await session.FetchForWritingAsync([streamId], LockMode.None, ct);
-        if (!fetched.TryGetValue(streamId, out var stream) || stream.Version == 0)
+        var (state, version) = await store.CurrentAsync(StreamIds.Hold(id), ct);
+        if (state is not HoldState hold)
         {
             return Problems.NotFound("hold_not_found", $"No hold '{holdId}'.");
         }
 
-        var hold = (HoldState)stream.EventsAfterSnapshot.Aggregate(stream.Snapshot, (s, e) => Domain.Ledger.Evolve(streamId, s, e.Data))!;
         var status = hold.Status == HoldStatus.Pending && time.GetUtcNow() >= hold.ExpiresAt ? HoldStatus.Expired : hold.Status;
         return Results.Json(new JsonObject
         {
@@ -58,7 +55,7 @@ public static class GetHoldEndpoint
             ["placedAt"] = OperationResults.Timestamp(hold.PlacedAt),
             ["expiresAt"] = OperationResults.Timestamp(hold.ExpiresAt),
             ["endedAt"] = hold.EndedAt is { } ended ? OperationResults.Timestamp(ended) : null,
-            ["version"] = stream.Version,
+            ["version"] = version,
         });
     }
 }

@@ -167,7 +167,7 @@ public static class MarketQueryEndpoints
             return Problems.Validation(new Dictionary<string, string[]>(StringComparer.Ordinal) { ["offerId"] = [error ?? "is not valid"] });
         }
 
-        var (state, version) = await FoldAsync(store, StreamIds.Offer(id), ct);
+        var (state, version) = await store.CurrentAsync(StreamIds.Offer(id), ct);
         return state is OfferState offer
             ? Results.Json(MarketResults.Offer(offer, version, time.GetUtcNow()), ContractJson.Options)
             : Problems.NotFound("offer_not_found", $"No offer '{offerId}'.");
@@ -180,12 +180,12 @@ public static class MarketQueryEndpoints
             return Problems.Validation(new Dictionary<string, string[]>(StringComparer.Ordinal) { ["tradeId"] = [error ?? "is not valid"] });
         }
 
-        var (state, _) = await FoldAsync(store, StreamIds.Trade(id), ct);
+        var (state, _) = await store.CurrentAsync(StreamIds.Trade(id), ct);
         var trade = state as TradeState;
         // A buyer or seller is told about its own trades only; any other id answers as another's would, so that ids cannot be probed.
         if (!ReadsEveryTrade(http) && !await OwnsAnyAsync(http, trade is null ? [] : [trade.BuyerAccountId.Value, trade.SellerAccountId.Value], ct))
         {
-            return Refused(http, $"trade '{tradeId}' is not one of the caller's");
+            return ReadAuthorization.Refused(http, $"trade '{tradeId}' is not one of the caller's");
         }
 
         return trade is null
@@ -226,7 +226,7 @@ public static class MarketQueryEndpoints
 
         if (!ReadAuthorization.ReadsEverything(http.User, http.RequestServices.GetRequiredService<AuthSettings>()) && !await OwnsAnyAsync(http, [accountText!], ct))
         {
-            return Refused(http, $"account '{accountText}' is not one of the caller's");
+            return ReadAuthorization.Refused(http, $"account '{accountText}' is not one of the caller's");
         }
 
         var now = time.GetUtcNow();
@@ -319,18 +319,6 @@ public static class MarketQueryEndpoints
         return (resourceClass, period);
     }
 
-    private static async Task<(object? State, long Version)> FoldAsync(MartenEventStore store, string streamId, CancellationToken ct)
-    {
-        await using var session = store.OpenSession();
-        var fetched = await session.FetchForWritingAsync([streamId], LockMode.None, ct);
-        if (!fetched.TryGetValue(streamId, out var stream) || stream.Version == 0)
-        {
-            return (null, 0);
-        }
-
-        return (stream.EventsAfterSnapshot.Aggregate(stream.Snapshot, (s, e) => Domain.Ledger.Evolve(streamId, s, e.Data)), stream.Version);
-    }
-
     private static bool ReadsEveryTrade(HttpContext http) =>
         ReadAuthorization.ReadsEverything(http.User, http.RequestServices.GetRequiredService<AuthSettings>()) || http.User.IsInRole(Roles.Settlement);
 
@@ -344,11 +332,5 @@ public static class MarketQueryEndpoints
 
         var known = await http.RequestServices.GetRequiredService<OwnershipReader>().ReadAsync(accountIds, ct);
         return known.Accounts.Values.Any(a => string.Equals(a.OwnerId, owner, StringComparison.Ordinal));
-    }
-
-    private static ReplyResult Refused(HttpContext http, string reason)
-    {
-        var logger = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(MarketQueryEndpoints));
-        return new ReplyResult(CommandAuthorizer.Forbidden(http, http.User, reason, logger));
     }
 }
