@@ -13,7 +13,7 @@ namespace ComputeBank.Api.Tests.Console;
 /// Kestrel with authentication on and PostgreSQL: a provider opens an account, deposits and lists an offer (and is shown
 /// the refusal of listing more than it has); an SME reads the book and buys; the payment system confirms the payment; the
 /// SME sees its trade settled and its hours; an auditor reads the history, runs audit verify and downloads the CSV export; an operator freezes an
-/// account. Every request stays on the machine, and the only answer of 400 or more is the refusal the test provoked.
+/// account with the keyboard alone. Every request stays on the machine, and the only answer of 400 or more is the refusal the test provoked.
 /// Screenshots of each page go to <c>console-screenshots/</c> beside the test assembly (or COMPUTEBANK_SCREENSHOTS).
 /// </summary>
 public sealed partial class ConsoleBrowserTests : IAsyncLifetime
@@ -160,11 +160,20 @@ public sealed partial class ConsoleBrowserTests : IAsyncLifetime
         Assert.Contains(csv, line => line.Contains($",account-{sme},", StringComparison.Ordinal) && line.Contains(",V1.CreditsTransferredIn,", StringComparison.Ordinal));
         await ShotAsync(a, "auditor");
 
-        // The operator freezes the SME's account.
-        var o = await SignInAsync(Roles.Operator, "");
-        await o.GetByRole(AriaRole.Link, new() { Name = "Operations" }).ClickAsync();
-        await FillAsync(o, "Freeze or unfreeze", ("Account id", sme));
-        await o.GetByRole(AriaRole.Button, new() { Name = "Apply" }).ClickAsync();
+        // The operator freezes the SME's account with the keyboard alone: tab from the token to Sign in, from the
+        // account id past the action to Apply, and Enter.
+        var o = await OpenAsync();
+        await o.GetByLabel("Bearer token").FocusAsync();
+        await o.Keyboard.InsertTextAsync(DevTokens.Mint(Roles.Operator, "", TimeSpan.FromMinutes(30), Key));
+        await o.Keyboard.PressAsync("Tab");
+        await o.Keyboard.PressAsync("Enter");
+        await ExpectTextAsync(o, "Signed in as operator");
+        await o.GetByRole(AriaRole.Form, new() { Name = "Freeze or unfreeze" }).GetByLabel("Account id").FocusAsync();
+        await o.Keyboard.InsertTextAsync(sme);
+        await o.Keyboard.PressAsync("Tab");
+        await o.Keyboard.PressAsync("Tab");
+        Assert.Equal("Apply", await o.EvaluateAsync<string>("document.activeElement.textContent"));
+        await o.Keyboard.PressAsync("Enter");
         await ExpectTextAsync(o, $"{sme} is now frozen.");
         await ShotAsync(o, "operator");
 
@@ -174,6 +183,17 @@ public sealed partial class ConsoleBrowserTests : IAsyncLifetime
     }
 
     private async Task<IPage> SignInAsync(string role, string owner)
+    {
+        var page = await OpenAsync();
+        await page.GetByLabel("Bearer token").FillAsync(DevTokens.Mint(role, owner, TimeSpan.FromMinutes(30), Key));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await ExpectTextAsync(page, $"Signed in as {role}");
+        return page;
+    }
+
+    /// <summary>A fresh browser context (its own sessionStorage) on the console's page, watched for requests off the
+    /// machine, answers of 400 or more and console errors.</summary>
+    private async Task<IPage> OpenAsync()
     {
         var context = await _browser!.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
         var page = await context.NewPageAsync();
@@ -200,9 +220,6 @@ public sealed partial class ConsoleBrowserTests : IAsyncLifetime
         };
         page.PageError += (_, error) => _consoleErrors.Enqueue("page error: " + error);
         await page.GotoAsync(new Uri(_api.Address, "/console/").ToString());
-        await page.GetByLabel("Bearer token").FillAsync(DevTokens.Mint(role, owner, TimeSpan.FromMinutes(30), Key));
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await ExpectTextAsync(page, $"Signed in as {role}");
         return page;
     }
 
